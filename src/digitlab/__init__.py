@@ -1,0 +1,11 @@
+"""digitlab: the helper package of Digit Lab, an executable book on handwritten-digit recognition.
+
+Importing it is cheap: it never imports TensorFlow or PyTorch. Modules that need a framework
+(``keras_models``, ``torch_models``, ...) import it when you import them.
+"""
+
+__version__ = "0.1.0"
+
+from digitlab import data, runtime  # noqa: E402  (light modules only)
+
+__all__ = ["__version__", "data", "runtime"]

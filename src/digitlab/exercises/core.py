@@ -1,0 +1,191 @@
+"""The exercise API every chapter uses: ``ex.check(answer)``, ``ex.hint()``, ``ex.solution()``.
+
+A chapter's exercises live in ``digitlab.exercises.chNN`` as ``Exercise`` objects. ``check`` never
+raises on a student's answer (unless strict mode is on, see below): it prints one friendly
+sentence, correct, wrong with a reason, or the wrong type or shape with what was expected.
+
+Two environment variables serve tests and grading:
+- ``DIGITLAB_STRICT_EXERCISES=1`` makes ``check`` raise ``AssertionError`` on anything but a correct
+  answer, so the answer-key notebooks fail their test if a solution stops being right.
+- ``DIGITLAB_GRADE_LOG=path`` appends each check's result as one JSON line to ``path`` (what
+  ``digitlab grade`` collects).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+STRICT_ENV = "DIGITLAB_STRICT_EXERCISES"
+GRADE_LOG_ENV = "DIGITLAB_GRADE_LOG"
+
+CORRECT, WRONG, UNANSWERED, ERROR = "correct", "wrong", "unanswered", "error"
+_SYMBOL = {CORRECT: "✅ Correct", WRONG: "❌ Not yet", UNANSWERED: "✏️ Not yet answered", ERROR: "❌ Not yet"}
+
+
+class Wrong(Exception):
+    """Raised by a checker to say the answer is wrong; its message is shown to the student."""
+
+
+class Unanswered(Exception):
+    """Raised by a checker when the student's function is still the starter (returns None)."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one check: a status (correct, wrong, unanswered, error) and a sentence."""
+
+    exercise: str
+    status: str
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.status == CORRECT
+
+    def __str__(self) -> str:
+        return f"{_SYMBOL[self.status]}: {self.message}"
+
+
+def is_unanswered(answer: Any) -> bool:
+    """True for the starter placeholders: ``None``, ``...`` and functions that return them."""
+    return answer is None or answer is Ellipsis
+
+
+class Exercise:
+    """One exercise: a checker function plus a hint and a worked solution.
+
+    ``checker(answer)`` returns normally when the answer is right (optionally a message) and raises
+    ``Wrong("why")`` when it is not. Any other exception inside the checker, for example from a
+    student's function it calls, is reported as a friendly "your code raised ..." sentence.
+    """
+
+    def __init__(self, name: str, checker: Callable[[Any], str | None], hint: str, solution: str,
+                 *, correct_message: str = "well done."):
+        if not name or not callable(checker):
+            raise ValueError("an Exercise needs a name and a callable checker")
+        self.name = name
+        self._checker = checker
+        self._hint = hint.strip()
+        self._solution = solution.strip()
+        self._correct_message = correct_message
+        self.last: Result | None = None
+
+    def __repr__(self) -> str:
+        return f"<Exercise {self.name}: call .check(answer), .hint() or .solution()>"
+
+    def evaluate(self, answer: Any = None) -> Result:
+        """Judge ``answer`` and return a ``Result`` without printing anything."""
+        if is_unanswered(answer):
+            return Result(self.name, UNANSWERED, "replace the placeholder with your answer, then run this cell again.")
+        try:
+            message = self._checker(answer)
+        except Wrong as e:
+            return Result(self.name, WRONG, str(e))
+        except Unanswered:
+            return Result(self.name, UNANSWERED, "your function still returns None: fill it in, then run this cell again.")
+        except Exception as e:  # the student's own code failed inside the check
+            text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            return Result(self.name, ERROR, f"your code raised {type(e).__name__}{': ' + text if text else ''}.")
+        return Result(self.name, CORRECT, message or self._correct_message)
+
+    def check(self, answer: Any = None) -> Result:
+        """Print whether ``answer`` is right, in one sentence, and return the ``Result``."""
+        result = self.evaluate(answer)
+        self.last = result
+        print(result)
+        _log(result)
+        if os.environ.get(STRICT_ENV) == "1" and not result:
+            raise AssertionError(f"exercise {self.name}: {result}")
+        return result
+
+    def hint(self) -> None:
+        """Print a hint."""
+        print(f"💡 Hint: {self._hint}")
+
+    def solution(self) -> None:
+        """Print the idea of the solution (the worked code is in the answer key)."""
+        print(f"💡 Solution: {self._solution}")
+
+
+def _log(result: Result) -> None:
+    path = os.environ.get(GRADE_LOG_ENV)
+    if not path:
+        return
+    record = {"exercise": result.exercise, "status": result.status, "message": result.message,
+              "time": time.time()}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+# --- helpers that checkers use to say what was expected -------------------------------------------
+def describe(value: Any) -> str:
+    """A short description of a value for error messages: its type, and shape for arrays."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"a {type(value).__name__} of shape {tuple(value.shape)}"
+    return f"a {type(value).__name__}"
+
+
+def as_number(answer: Any, what: str = "a number") -> float:
+    """Return ``answer`` as a float, or raise ``Wrong`` saying a number was expected."""
+    if isinstance(answer, bool):
+        raise Wrong(f"expected {what}, got a bool.")
+    if hasattr(answer, "item") and getattr(answer, "size", 1) == 1:
+        answer = answer.item()
+    if not isinstance(answer, (int, float, np.integer, np.floating)):
+        raise Wrong(f"expected {what}, got {describe(answer)}.")
+    return float(answer)
+
+
+def as_int(answer: Any, what: str = "a whole number") -> int:
+    """Return ``answer`` as an int, or raise ``Wrong``."""
+    value = as_number(answer, what)
+    if value != int(value):
+        raise Wrong(f"expected {what}, got {value}.")
+    return int(value)
+
+
+def as_array(answer: Any, shape: tuple | None = None, what: str = "an array") -> np.ndarray:
+    """Return ``answer`` as a NumPy array (from lists or tensors too) with ``shape``, or raise ``Wrong``."""
+    if hasattr(answer, "detach"):  # torch tensor
+        answer = answer.detach().cpu().numpy()
+    elif hasattr(answer, "numpy") and not isinstance(answer, np.ndarray):  # tf tensor
+        answer = answer.numpy()
+    try:
+        array = np.asarray(answer)
+    except Exception:
+        raise Wrong(f"expected {what}, got {describe(answer)}.") from None
+    if array.dtype == object:
+        raise Wrong(f"expected {what} of numbers, got {describe(answer)}.")
+    if shape is not None and array.shape != tuple(shape):
+        raise Wrong(f"expected {what} of shape {tuple(shape)}, got shape {array.shape}.")
+    return array
+
+
+def as_callable(answer: Any, what: str = "a function") -> Callable:
+    """Return ``answer`` if it can be called, or raise ``Wrong``."""
+    if not callable(answer):
+        raise Wrong(f"expected {what}, got {describe(answer)}.")
+    return answer
+
+
+def call(fn: Any, *args: Any, what: str = "your function") -> Any:
+    """Call a student's function; a ``None`` result means it is still the starter."""
+    result = as_callable(fn, what)(*args)
+    if is_unanswered(result):
+        raise Unanswered()
+    return result
+
+
+def close(answer: float, expected: float, rtol: float = 1e-3, atol: float = 1e-6, what: str = "value") -> None:
+    """Raise ``Wrong`` unless ``answer`` is close to ``expected`` (without giving the value away)."""
+    if not np.isclose(answer, expected, rtol=rtol, atol=atol):
+        direction = "too large" if answer > expected else "too small"
+        raise Wrong(f"your {what} ({answer:.6g}) is {direction}.")

@@ -1,0 +1,126 @@
+"""Figures every chapter uses: digit grids, label distributions and training curves.
+
+All functions draw with matplotlib/seaborn, return the ``Figure`` and never call ``plt.show()``
+(Jupyter shows a figure returned by the last line of a cell, or call ``plt.show()`` yourself).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def _as_images(images) -> np.ndarray:
+    """Coerce (n, 784), (n, 28, 28), (n, 28, 28, 1) or (n, 1, 28, 28) to (n, h, w)."""
+    if hasattr(images, "detach"):
+        images = images.detach().cpu().numpy()
+    x = np.asarray(images)
+    if x.ndim == 2 and x.shape[1] == 784:
+        return x.reshape(-1, 28, 28)
+    if x.ndim == 2:  # a single image
+        return x[None]
+    if x.ndim == 4 and x.shape[-1] == 1:
+        return x[..., 0]
+    if x.ndim == 4 and x.shape[1] == 1:
+        return x[:, 0]
+    if x.ndim == 3:
+        return x
+    raise ValueError(
+        "images must have shape (n, 784), (n, h, w), (n, h, w, 1) or (n, 1, h, w); "
+        f"got {x.shape}"
+    )
+
+
+def show_digits(images, labels=None, predictions=None, *, n: int | None = None, cols: int = 10,
+                title: str | None = None, size: float = 1.1, cmap: str = "gray_r"):
+    """A grid of digits, captioned with labels and/or predictions (wrong predictions in red)."""
+    x = _as_images(images)
+    n = len(x) if n is None else n
+    if not 1 <= n <= len(x):
+        raise ValueError(f"n must be between 1 and {len(x)} (the number of images), got {n}")
+    for name, values in (("labels", labels), ("predictions", predictions)):
+        if values is not None and len(values) < n:
+            raise ValueError(f"{name} has {len(values)} entries but {n} images are shown")
+    if cols < 1:
+        raise ValueError(f"cols must be at least 1, got {cols}")
+    cols = min(cols, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size * 1.15), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(x[i], cmap=cmap)
+        ax.set_title(_caption(i, labels, predictions), fontsize=9,
+                     color="crimson" if _is_wrong(i, labels, predictions) else "black")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _caption(i, labels, predictions) -> str:
+    if labels is not None and predictions is not None:
+        return f"{int(labels[i])} → {int(predictions[i])}"
+    if labels is not None:
+        return str(int(labels[i]))
+    if predictions is not None:
+        return f"pred {int(predictions[i])}"
+    return ""
+
+
+def _is_wrong(i, labels, predictions) -> bool:
+    return labels is not None and predictions is not None and int(labels[i]) != int(predictions[i])
+
+
+def plot_label_distribution(*label_sets: Sequence[int], names: Sequence[str] | None = None,
+                            title: str = "How many images of each digit"):
+    """Bar chart of how often each digit 0–9 occurs, one group of bars per label set."""
+    import pandas as pd
+    import seaborn as sns
+
+    if not label_sets:
+        raise ValueError("give at least one array of labels")
+    names = list(names) if names is not None else [f"set {i + 1}" for i in range(len(label_sets))]
+    if len(names) != len(label_sets):
+        raise ValueError(f"got {len(label_sets)} label sets but {len(names)} names")
+    rows = []
+    for name, labels in zip(names, label_sets):
+        y = np.asarray(labels).astype(int).ravel()
+        if y.size and (y.min() < 0 or y.max() > 9):
+            raise ValueError(f"labels of {name!r} must be digits 0-9, got values {y.min()}..{y.max()}")
+        counts = np.bincount(y, minlength=10)
+        rows += [{"digit": d, "count": int(c), "set": name} for d, c in enumerate(counts)]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    sns.barplot(pd.DataFrame(rows), x="digit", y="count", hue="set", ax=ax)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history: Mapping[str, Sequence[float]] | object, metrics: Sequence[str] = ("loss", "accuracy"),
+                 title: str | None = None):
+    """Training curves from a Keras ``History`` or a dict such as ``{"loss": [...], "val_loss": [...]}``."""
+    h = getattr(history, "history", history)
+    if not isinstance(h, Mapping) or not h:
+        raise ValueError("history must be a Keras History or a non-empty dict of metric lists")
+    metrics = [m for m in metrics if m in h]
+    if not metrics:
+        raise ValueError(f"none of the metrics is in the history, which has {sorted(h)}")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        epochs = np.arange(1, len(h[metric]) + 1)
+        ax.plot(epochs, h[metric], "o-", label=f"train {metric}")
+        if f"val_{metric}" in h:
+            ax.plot(epochs, h[f"val_{metric}"], "s--", label=f"validation {metric}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.legend()
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

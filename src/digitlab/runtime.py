@@ -1,0 +1,156 @@
+"""Where and how a chapter runs: quick mode, seeds, the device, and an environment report.
+
+Quick mode (``DIGITLAB_QUICK=1``) makes every chapter run in seconds on a CPU. Chapters never test
+the variable themselves: they ask this module for the number of epochs and the accuracy to expect.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+
+import numpy as np
+
+QUICK_ENV = "DIGITLAB_QUICK"
+
+
+def is_quick() -> bool:
+    """True when ``DIGITLAB_QUICK`` is set to 1/true/yes (the tests set it; ``make book`` does not)."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def in_colab() -> bool:
+    """True when running inside Google Colab."""
+    return "google.colab" in sys.modules
+
+
+def epochs(full: int, quick: int = 1) -> int:
+    """Number of epochs to train: ``full`` in a full build, ``quick`` in quick mode."""
+    _check_positive_int("full", full)
+    _check_positive_int("quick", quick)
+    return quick if is_quick() else full
+
+
+def pick(full, quick):
+    """Return ``full`` in a full build and ``quick`` in quick mode (sizes, search budgets, ...)."""
+    return quick if is_quick() else full
+
+
+def expected_accuracy(full: float, quick: float) -> float:
+    """The accuracy floor a training cell asserts: the real one in full builds, a loose one in quick mode."""
+    for name, value in (("full", full), ("quick", quick)):
+        if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValueError(f"{name} must be an accuracy between 0 and 1, got {value!r}")
+    return quick if is_quick() else full
+
+
+def check_accuracy(accuracy: float, full: float, quick: float, what: str = "model") -> float:
+    """Assert that ``accuracy`` reaches the floor for this mode; return it. Fails loudly otherwise."""
+    floor = expected_accuracy(full, quick)
+    accuracy = float(accuracy)
+    if not accuracy >= floor:
+        mode = "quick" if is_quick() else "full"
+        raise AssertionError(
+            f"{what}: test accuracy {accuracy:.4f} is below the {mode}-mode floor {floor:.4f}"
+        )
+    return accuracy
+
+
+def _check_positive_int(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
+    """Seed Python, NumPy and, if already imported, TensorFlow and PyTorch; return the seed.
+
+    Frameworks are seeded only when a chapter has imported them already, so seeding never pays for
+    importing one. ``deterministic`` also switches on their deterministic kernels where that is cheap.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    if "keras" in sys.modules or "tensorflow" in sys.modules:
+        import keras
+
+        keras.utils.set_random_seed(seed)  # seeds Python, NumPy and the backend
+    if "torch" in sys.modules:
+        import torch
+
+        torch.manual_seed(seed)  # also seeds CUDA and MPS
+        if deterministic:
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
+    return seed
+
+
+def device(prefer: str | None = None):
+    """The best PyTorch device here: CUDA, then Apple MPS, then CPU (``prefer`` forces one)."""
+    import torch
+
+    if prefer is not None:
+        if prefer not in {"cuda", "mps", "cpu"}:
+            raise ValueError(f"prefer must be 'cuda', 'mps' or 'cpu', got {prefer!r}")
+        return torch.device(prefer)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _version(module: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(module)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def accelerator() -> str:
+    """A short description of the accelerator frameworks would use, without importing them."""
+    if "torch" in sys.modules:
+        import torch
+
+        if torch.cuda.is_available():
+            return f"CUDA GPU ({torch.cuda.get_device_name(0)})"
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return "Apple MPS GPU"
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            return f"GPU via TensorFlow ({len(gpus)} device{'s' * (len(gpus) > 1)})"
+    try:  # no framework loaded yet: ask the driver
+        import subprocess
+
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=5)
+        if out.returncode == 0 and out.stdout.strip():
+            return "CUDA GPU (" + out.stdout.strip().splitlines()[0] + ")"
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return "CPU"
+
+
+def env_report(frameworks: tuple[str, ...] = ("numpy", "tensorflow", "keras", "torch")) -> dict:
+    """Print (and return) Python, library versions, the device and the mode this chapter runs in."""
+    report = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
+    for name in frameworks:
+        report[name] = _version(name) or "not installed"
+    report["digitlab"] = _version("digitlab") or "source"
+    report["device"] = accelerator()
+    report["cpu cores"] = os.cpu_count()
+    report["mode"] = "quick (DIGITLAB_QUICK=1)" if is_quick() else "full"
+    report["colab"] = in_colab()
+    width = max(map(len, report))
+    for key, value in report.items():
+        print(f"{key:<{width}}  {value}")
+    return report

@@ -1,0 +1,23 @@
+"""Test settings: every notebook runs in quick mode, and exercise solutions must check as correct.
+
+Set at import time so that kernels started by nbmake (in this process or in xdist workers) inherit
+them. The data cache is the user's own (``DIGITLAB_HOME``), so MNIST is fetched once, not per run.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["DIGITLAB_QUICK"] = "1"
+os.environ["DIGITLAB_STRICT_EXERCISES"] = "1"
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def root() -> Path:
+    """The repository root."""
+    return ROOT
