@@ -1,0 +1,57 @@
+"""Normalise the book's notebooks: no outputs, the python3 kernel, Colab metadata asking for a GPU.
+
+Usage: python tools/normalize_notebooks.py [book/*.ipynb]
+Run it after editing a chapter (pre-commit runs nbstripout too). It rewrites files atomically and
+only when something changed. The Colab cell itself is written by hand; tests/test_hygiene.py checks
+that every chapter has it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+COLAB = {"provenance": [], "gpuType": "T4", "toc_visible": True}
+
+
+def normalize(nb: dict) -> dict:
+    """Return ``nb`` with outputs cleared and the book's metadata set."""
+    for cell in nb["cells"]:
+        cell.pop("id", None) if nb.get("nbformat_minor", 0) < 5 else None
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+        meta = cell.get("metadata", {})
+        for key in ("execution", "collapsed", "scrolled", "jupyter", "ExecuteTime"):
+            meta.pop(key, None)
+        cell["metadata"] = meta
+    meta = nb.setdefault("metadata", {})
+    meta["kernelspec"] = KERNELSPEC
+    meta["language_info"] = {"name": "python"}
+    meta["accelerator"] = "GPU"
+    meta["colab"] = {**COLAB, **{k: v for k, v in meta.get("colab", {}).items() if k == "name"}}
+    for key in ("jupytext", "widgets"):
+        meta.pop(key, None)
+    return nb
+
+
+def main(paths: list[str]) -> int:
+    paths = paths or sorted(str(p) for p in Path("book").glob("*.ipynb"))
+    for path in map(Path, paths):
+        text = path.read_text(encoding="utf-8")
+        new = json.dumps(normalize(json.loads(text)), indent=1, ensure_ascii=False) + "\n"
+        if new != text:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".ipynb.tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(new)
+            os.replace(tmp, path)
+            print(f"normalised {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
