@@ -8,7 +8,8 @@ Two environment variables serve tests and grading:
 - ``DIGITLAB_STRICT_EXERCISES=1`` makes ``check`` raise ``AssertionError`` on anything but a correct
   answer, so the answer-key notebooks fail their test if a solution stops being right.
 - ``DIGITLAB_GRADE_LOG=path`` appends each check's result as one JSON line to ``path`` (what
-  ``digitlab grade`` collects).
+  ``digitlab grade`` collects); calls to ``hint()`` and ``solution()`` are logged too.
+- ``DIGITLAB_HIDE_SOLUTIONS=1`` makes ``solution()`` say the sketch is hidden (for a class hub).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 
 STRICT_ENV = "DIGITLAB_STRICT_EXERCISES"
 GRADE_LOG_ENV = "DIGITLAB_GRADE_LOG"
+HIDE_SOLUTIONS_ENV = "DIGITLAB_HIDE_SOLUTIONS"
 
 CORRECT, WRONG, UNANSWERED, ERROR = "correct", "wrong", "unanswered", "error"
 _SYMBOL = {CORRECT: "✅ Correct", WRONG: "❌ Not yet", UNANSWERED: "✏️ Not yet answered", ERROR: "❌ Not yet"}
@@ -99,7 +101,8 @@ class Exercise:
         result = self.evaluate(answer)
         self.last = result
         print(result)
-        _log(result)
+        _log({"event": "check", "exercise": result.exercise, "status": result.status,
+              "message": result.message})
         if os.environ.get(STRICT_ENV) == "1" and not result:
             raise AssertionError(f"exercise {self.name}: {result}")
         return result
@@ -107,20 +110,24 @@ class Exercise:
     def hint(self) -> None:
         """Print a hint."""
         print(f"💡 Hint: {self._hint}")
+        _log({"event": "hint", "exercise": self.name})
 
     def solution(self) -> None:
         """Print the idea of the solution (the worked code is in the answer key)."""
+        _log({"event": "solution", "exercise": self.name})
+        if os.environ.get(HIDE_SOLUTIONS_ENV) == "1":
+            print("🔒 The solution is hidden in this course; try the hint, or ask your instructor.")
+            return
         print(f"💡 Solution: {self._solution}")
 
 
-def _log(result: Result) -> None:
+def _log(record: dict) -> None:
+    """Append ``record`` (an event of one exercise) as a JSON line to the grade log, if one is set."""
     path = os.environ.get(GRADE_LOG_ENV)
     if not path:
         return
-    record = {"exercise": result.exercise, "status": result.status, "message": result.message,
-              "time": time.time()}
     with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
+        f.write(json.dumps({**record, "time": time.time()}) + "\n")
 
 
 # --- helpers that checkers use to say what was expected -------------------------------------------
