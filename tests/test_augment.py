@@ -1,0 +1,83 @@
+"""Tests of digitlab.augment: identity, a known rotation, ranges, shapes, dtypes and seeds."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from digitlab import augment  # noqa: E402
+
+
+@pytest.fixture
+def bar() -> np.ndarray:
+    """One 28x28 image with a short vertical bar near the top-left corner."""
+    x = np.zeros((1, 28, 28), np.float32)
+    x[0, 2:8, 3:5] = 1.0
+    return x
+
+
+@pytest.fixture
+def batch() -> torch.Tensor:
+    return torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+
+
+def test_identity_parameters_return_the_input(bar, batch):
+    np.testing.assert_allclose(augment.affine(bar), bar, atol=1e-5)
+    same = augment.random_affine(batch, rotation=0, shift=0, shear=0, zoom=0, generator=1)
+    torch.testing.assert_close(same, batch, atol=1e-5, rtol=0)
+    torch.testing.assert_close(augment.elastic(batch, alpha=0, generator=1), batch, atol=1e-5, rtol=0)
+
+
+def test_rotation_by_90_degrees_turns_anticlockwise(bar):
+    turned = augment.affine(bar, angle=90)
+    np.testing.assert_allclose(turned, np.rot90(bar, k=1, axes=(1, 2)), atol=1e-4)
+    # the bar (top-left, vertical) now lies along the left of the bottom edge, horizontal
+    rows, cols = np.nonzero(turned[0] > 0.5)
+    assert rows.min() >= 20 and cols.max() <= 8 and np.ptp(cols) > np.ptp(rows)
+
+
+def test_shift_moves_right_and_down(bar):
+    moved = augment.affine(bar, shift=(0.25, 0.25))  # 7 pixels each way
+    np.testing.assert_allclose(moved[0, 7:, 7:], bar[0, :-7, :-7], atol=1e-4)
+
+
+def test_outputs_keep_range_shape_dtype_and_type(batch):
+    ones = torch.ones(8, 28, 28, dtype=torch.float64)
+    for x in (batch, ones, batch.numpy().transpose(0, 2, 3, 1), batch.numpy()[:, 0].astype(np.float16)):
+        for out in (augment.random_affine(x, generator=0), augment.elastic(x, generator=0),
+                    augment.perturb_test_set(x, seed=0)):
+            assert type(out) is type(x) and out.shape == x.shape and out.dtype == x.dtype
+            values = out if isinstance(out, np.ndarray) else out.numpy()
+            assert values.min() >= 0 and values.max() <= 1
+
+
+def test_same_seed_same_batch_and_other_seed_differs(batch):
+    a = augment.random_affine(batch, generator=7)
+    b = augment.random_affine(batch, generator=torch.Generator().manual_seed(7))
+    c = augment.random_affine(batch, generator=8)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.equal(augment.elastic(batch, generator=3), augment.elastic(batch, generator=3))
+    p1, p2 = augment.perturb_test_set(batch, seed=5), augment.perturb_test_set(batch, seed=5, batch_size=3)
+    assert torch.equal(p1, p2)  # batching does not change the result
+    assert not torch.equal(p1, batch)
+
+
+def test_each_image_gets_its_own_transform():
+    same = torch.zeros(4, 1, 28, 28)
+    same[:, :, 8:20, 12:16] = 1
+    out = augment.random_affine(same, rotation=30, generator=0)
+    assert not torch.equal(out[0], out[1])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: augment.random_affine(np.zeros((2, 28, 28), np.uint8)), "floats"),
+    (lambda: augment.random_affine(np.zeros((2, 3, 28, 28), np.float32)), "shape"),
+    (lambda: augment.random_affine([[0.0]]), "tensor or a NumPy"),
+    (lambda: augment.random_affine(np.zeros((2, 28, 28), np.float32), rotation=-1), "rotation"),
+    (lambda: augment.random_affine(np.zeros((2, 28, 28), np.float32), generator="x"), "generator"),
+    (lambda: augment.elastic(np.zeros((2, 28, 28), np.float32), sigma=0), "sigma"),
+    (lambda: augment.affine(np.zeros((2, 28, 28), np.float32), angle=[1, 2, 3]), "angle"),
+    (lambda: augment.perturb_test_set(np.zeros((2, 28, 28), np.float32), seed=-1), "seed"),
+])
+def test_bad_arguments_are_named(call, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        call()
