@@ -124,3 +124,88 @@ def plot_history(history: Mapping[str, Sequence[float]] | object, metrics: Seque
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# --- evaluating a classifier (chapter 5) -------------------------------------------------------------
+def plot_confusion_matrix(cm, labels: Sequence | None = None, *, title: str | None = None, ax=None,
+                          cmap: str = "Blues"):
+    """A confusion matrix as a seaborn heatmap: integer counts as they are, fractions as percentages."""
+    import seaborn as sns
+
+    cm = np.asarray(cm)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.size == 0:
+        raise ValueError(f"cm must be a square matrix (k, k), got shape {cm.shape}")
+    labels = list(range(len(cm))) if labels is None else list(labels)
+    if len(labels) != len(cm):
+        raise ValueError(f"labels has {len(labels)} entries but cm is {len(cm)}x{len(cm)}")
+    counts = np.issubdtype(cm.dtype, np.integer)  # sklearn gives int counts, float fractions
+    fig = _figure(ax, (6.2, 5.2))
+    ax = ax or fig.axes[0]
+    values = cm if counts else cm * 100
+    sns.heatmap(values, annot=True, fmt="d" if counts else ".1f", cmap=cmap, cbar=False, square=True,
+                xticklabels=labels, yticklabels=labels, annot_kws={"fontsize": 8}, ax=ax,
+                vmax=None if counts else 100)
+    ax.set_xlabel("predicted label")
+    ax.set_ylabel("true label")
+    ax.set_title(title or ("confusion matrix (counts)" if counts else "confusion matrix (% of each row)"))
+    return fig
+
+
+def _figure(ax, size: tuple[float, float]):
+    """The figure of ``ax``, or a new figure with one axes of ``size``."""
+    if ax is not None:
+        return ax.figure
+    fig, _ = plt.subplots(figsize=size)
+    return fig
+
+
+def plot_error_gallery(images, y_true, y_pred, confidence, *, cols: int = 6, title: str | None = None,
+                       size: float = 1.5):
+    """Misclassified digits captioned "true → predicted (confidence)", in the order given."""
+    x = _as_images(images)
+    columns = [np.asarray(v).ravel() for v in (y_true, y_pred, confidence)]
+    for name, values in zip(("y_true", "y_pred", "confidence"), columns, strict=True):
+        if len(values) != len(x):
+            raise ValueError(f"{name} has {len(values)} entries but there are {len(x)} images")
+    if isinstance(cols, bool) or not isinstance(cols, int) or cols < 1:
+        raise ValueError(f"cols must be a positive integer, got {cols!r}")
+    cols = min(cols, len(x))
+    rows = math.ceil(len(x) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size * 1.25), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(x):
+            ax.imshow(x[i], cmap="gray_r")
+            t, p, c = columns[0][i], columns[1][i], columns[2][i]
+            ax.set_title(f"true {int(t)} → {int(p)}\n{c:.1%} sure", fontsize=9,
+                         color="crimson" if int(t) != int(p) else "black")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_roc_curves(curves: Mapping, *, title: str = "ROC curves, one digit against the rest",
+                    log_x: bool = False, ax=None):
+    """ROC curves as returned by ``evaluate.roc_curves``: one line per class and a thick macro average."""
+    if not isinstance(curves, Mapping) or "macro" not in curves:
+        raise ValueError("curves must be the dict returned by evaluate.roc_curves (with a 'macro' entry)")
+    fig = _figure(ax, (6.5, 5.5))
+    ax = ax or fig.axes[0]
+    colors = plt.get_cmap("tab10")
+    for i, (label, (fpr, tpr, auc)) in enumerate((k, v) for k, v in curves.items() if k != "macro"):
+        ax.plot(fpr, tpr, color=colors(i % 10), lw=1.2, label=f"{label} (AUC {auc:.4f})")
+    fpr, tpr, auc = curves["macro"]
+    ax.plot(fpr, tpr, color="black", lw=2.5, ls="--", label=f"macro average (AUC {auc:.4f})")
+    if log_x:
+        ax.set_xscale("log")
+        ax.set_xlim(1e-4, 1)
+    else:
+        ax.plot([0, 1], [0, 1], color="gray", lw=0.8, ls=":")
+        ax.set_xlim(0, 1)
+    ax.set_xlabel("false-positive rate" + (" (log scale)" if log_x else ""))
+    ax.set_ylabel("true-positive rate")
+    ax.set_title(title)
+    ax.legend(fontsize=7.5, loc="lower right")
+    ax.grid(alpha=0.3)
+    return fig
