@@ -22,6 +22,21 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Preprocess each image like MNIST, classify it and print the digit and its confidence."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
+    from digitlab import predict
+
+    try:
+        backend = predict.load_backend(args.model, args.backend)
+    except (KeyError, ValueError) as e:
+        print(f"digitlab predict: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2
+    return predict.run(args.images, backend, as_json=args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="digitlab", description="Tools of the Digit Lab book.")
@@ -29,6 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fetch", help="download and verify MNIST into the cache")
     p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("predict", help="classify pictures of handwritten digits (chapter 8)")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
+    p.add_argument("--model", default="keras_cnn", help="zoo model to use (default: keras_cnn)")
+    p.add_argument("--backend", choices=["auto", "onnx", "keras"], default="auto",
+                   help="auto: chapter 7's ONNX export if there is one, else Keras")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_predict)
 
     return parser
 

@@ -1,0 +1,196 @@
+"""Classify pictures of digits with a trained model: the logic behind ``digitlab predict``.
+
+A *backend* turns a batch of MNIST-style uint8 images ``(n, 28, 28)`` into probabilities
+``(n, 10)``. ``load_backend`` picks one: the model exported to ONNX by chapter 7 when that file
+exists (ONNX Runtime is light and fast), else the Keras model from the zoo. Each picture goes through
+``preprocess.to_mnist`` first; a picture that cannot be read is reported and the others go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from digitlab import preprocess
+
+DEFAULT_MODEL = "keras_cnn"
+
+
+@dataclass
+class Prediction:
+    """What the model said about one picture, or why it could not say anything."""
+
+    source: str
+    digit: int | None = None
+    confidence: float | None = None
+    probabilities: list[float] | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the picture was read and classified."""
+        return self.error is None
+
+    def __str__(self) -> str:
+        if not self.ok:
+            return f"{self.source}: error: {self.error}"
+        return f"{self.source}: {self.digit} ({self.confidence:.1%})"
+
+
+# --- backends -------------------------------------------------------------------------------------
+class Backend:
+    """Turns uint8 images (n, 28, 28) into probabilities (n, 10); subclasses implement ``_scores``."""
+
+    name = "backend"
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """Probabilities of the ten digits for each image, rows summing to 1."""
+        x = np.asarray(images)
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            raise ValueError(f"images must have shape (n, 28, 28), got {x.shape}")
+        scores = np.asarray(self._scores(x.astype(np.float32) / 255.0), dtype=np.float64)
+        scores = scores.reshape(len(x), -1)
+        if scores.shape[1] != 10:
+            raise ValueError(f"{self.name}: the model gave {scores.shape[1]} outputs per image, expected 10")
+        return _as_probabilities(scores)
+
+    def _scores(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class FunctionBackend(Backend):
+    """A backend from any function of float images (n, 28, 28) in [0, 1] to scores (n, 10)."""
+
+    def __init__(self, fn: Callable[[np.ndarray], Any], name: str = "function"):
+        if not callable(fn):
+            raise ValueError(f"fn must be callable, got {type(fn).__name__}")
+        self.fn, self.name = fn, name
+
+    def _scores(self, x: np.ndarray) -> np.ndarray:
+        return self.fn(x)
+
+
+class KerasBackend(Backend):
+    """A Keras model whose input is 28x28 pixels in [0, 1], in whatever shape it was built with."""
+
+    def __init__(self, model: Any, name: str = "keras"):
+        if not hasattr(model, "predict") or not hasattr(model, "input_shape"):
+            raise ValueError(f"model must be a Keras model, got {type(model).__name__}")
+        self.model, self.name = model, name
+
+    def _scores(self, x: np.ndarray) -> np.ndarray:
+        shape = tuple(self.model.input_shape[1:])
+        return self.model.predict(x.reshape((len(x), *shape)), verbose=0)
+
+
+class OnnxBackend(Backend):
+    """An ONNX file run by ONNX Runtime on the CPU; ``mean``/``std`` standardise the pixels if given."""
+
+    def __init__(self, path: str | Path, mean: float = 0.0, std: float = 1.0, name: str | None = None):
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"path must be an existing ONNX file, got {str(path)!r}")
+        if not std > 0:
+            raise ValueError(f"std must be positive, got {std!r}")
+        self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0]
+        self.mean, self.std = float(mean), float(std)
+        self.name = name or f"onnx:{path.name}"
+
+    def _scores(self, x: np.ndarray) -> np.ndarray:
+        shape = [len(x)] + [d if isinstance(d, int) and d > 0 else -1 for d in self.input.shape[1:]]
+        try:
+            x = ((x - self.mean) / self.std).reshape(shape)
+        except ValueError:
+            raise ValueError(f"{self.name}: cannot feed 28x28 images to input shape {self.input.shape}") from None
+        return self.session.run(None, {self.input.name: x.astype(np.float32)})[0]
+
+
+def _as_probabilities(scores: np.ndarray) -> np.ndarray:
+    """Rows that already are probabilities stay; anything else (logits) goes through a softmax."""
+    if np.all(scores >= 0) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-3):
+        return scores
+    z = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def onnx_export(model: str) -> tuple[Path, dict] | None:
+    """The ONNX file chapter 7 exported for ``model`` and its settings, or None when there is none."""
+    try:
+        from digitlab import compress
+    except ImportError:  # chapter 7's module is not part of this installation
+        return None
+    find = getattr(compress, "find_onnx", None)
+    return find(model) if callable(find) else None
+
+
+def load_backend(model: str = DEFAULT_MODEL, backend: str = "auto", log: TextIO | None = None) -> Backend:
+    """The backend for zoo ``model``: ``auto`` (ONNX if exported, else Keras), ``onnx`` or ``keras``."""
+    if backend not in {"auto", "onnx", "keras"}:
+        raise ValueError(f"backend must be 'auto', 'onnx' or 'keras', got {backend!r}")
+    log = log or sys.stderr
+    if backend in {"auto", "onnx"}:
+        found = onnx_export(model)
+        if found is not None:
+            path, settings = found
+            return OnnxBackend(path, name=f"{model} (ONNX Runtime)", **settings)
+        if backend == "onnx":
+            raise ValueError(f"no ONNX export of {model!r} found: run chapter 7 first, or use backend='keras'")
+    from digitlab import zoo
+
+    if zoo.recipe(model).framework != "keras":
+        raise ValueError(f"model {model!r} is not a Keras model; `digitlab predict` runs Keras or ONNX models")
+    with contextlib.redirect_stdout(log):  # the zoo's progress notes must not mix with the results
+        return KerasBackend(zoo.get(model), name=f"{model} (Keras)")
+
+
+# --- predicting -----------------------------------------------------------------------------------
+def predict_images(images: Iterable[Any], backend: Backend, sources: Sequence[str] | None = None) -> list[Prediction]:
+    """Preprocess and classify each picture (path, PIL image or array); failures become error entries."""
+    if not isinstance(backend, Backend):
+        raise ValueError(f"backend must be a digitlab.predict.Backend, got {type(backend).__name__}")
+    images = list(images)
+    sources = [str(s) for s in sources] if sources is not None else [
+        str(im) if isinstance(im, (str, Path)) else f"image {i}" for i, im in enumerate(images)]
+    if len(sources) != len(images):
+        raise ValueError(f"sources has {len(sources)} names for {len(images)} images")
+    results, ready = [Prediction(s) for s in sources], []
+    for i, image in enumerate(images):
+        try:
+            ready.append((i, preprocess.to_mnist(image)))
+        except ValueError as e:
+            results[i].error = str(e)
+    if ready:
+        probs = backend.predict_proba(np.stack([x for _, x in ready]))
+        for (i, _), p in zip(ready, probs, strict=True):
+            digit = int(np.argmax(p))
+            results[i].digit, results[i].confidence = digit, float(p[digit])
+            results[i].probabilities = [round(float(v), 6) for v in p]
+    return results
+
+
+def run(paths: Sequence[str], backend: Backend, as_json: bool = False, out: TextIO | None = None) -> int:
+    """Classify the files ``paths`` and print one line each (or JSON); 0 if all worked, else 1."""
+    out = out or sys.stdout
+    results = predict_images(paths, backend, sources=paths)
+    if as_json:
+        report = {"model": backend.name, "predictions": [asdict(r) for r in results]}
+        print(json.dumps(report, indent=2), file=out)
+    else:
+        for r in results:
+            print(r, file=out)
+    return 0 if all(r.ok for r in results) else 1
