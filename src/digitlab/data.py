@@ -19,7 +19,6 @@ import hashlib
 import io
 import os
 import pickle
-import shutil
 import subprocess
 import sys
 import tempfile
