@@ -1,0 +1,99 @@
+"""digitlab.runtime: quick mode, accuracy floors, seeding, device choice and the environment report."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from digitlab import runtime
+
+
+@pytest.mark.parametrize(("value", "quick"), [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), ("no", False)])
+def test_is_quick_reads_the_environment(monkeypatch, value, quick):
+    monkeypatch.setenv("DIGITLAB_QUICK", value)
+    assert runtime.is_quick() is quick
+
+
+def test_epochs_pick_and_floors_follow_the_mode(monkeypatch):
+    monkeypatch.setenv("DIGITLAB_QUICK", "1")
+    assert runtime.epochs(5) == 1 and runtime.epochs(5, quick=2) == 2
+    assert runtime.pick(full=60000, quick=500) == 500
+    assert runtime.expected_accuracy(0.99, 0.8) == 0.8
+    monkeypatch.setenv("DIGITLAB_QUICK", "0")
+    assert runtime.epochs(5) == 5
+    assert runtime.pick(full=60000, quick=500) == 60000
+    assert runtime.expected_accuracy(0.99, 0.8) == 0.99
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "3"])
+def test_epochs_rejects_bad_counts(bad):
+    with pytest.raises(ValueError, match="positive integer"):
+        runtime.epochs(bad)
+
+
+def test_check_accuracy_fails_below_the_floor(monkeypatch):
+    monkeypatch.setenv("DIGITLAB_QUICK", "0")
+    assert runtime.check_accuracy(0.995, full=0.99, quick=0.5) == 0.995
+    with pytest.raises(AssertionError, match=r"CNN: test accuracy 0.9800 is below the full-mode floor 0.9900"):
+        runtime.check_accuracy(0.98, full=0.99, quick=0.5, what="CNN")
+    monkeypatch.setenv("DIGITLAB_QUICK", "1")
+    assert runtime.check_accuracy(0.6, full=0.99, quick=0.5) == 0.6
+    with pytest.raises(AssertionError, match="quick-mode"):
+        runtime.check_accuracy(float("nan"), full=0.99, quick=0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        runtime.expected_accuracy(99, 0.5)
+
+
+def test_seed_everything_makes_numpy_and_python_repeat():
+    runtime.seed_everything(7)
+    a = (np.random.rand(3), random.random())
+    runtime.seed_everything(7)
+    b = (np.random.rand(3), random.random())
+    assert np.array_equal(a[0], b[0]) and a[1] == b[1]
+    with pytest.raises(ValueError, match="seed"):
+        runtime.seed_everything(-1)
+
+
+def test_seed_everything_seeds_torch_when_imported():
+    torch = pytest.importorskip("torch")
+    runtime.seed_everything(3)
+    a = torch.rand(4)
+    runtime.seed_everything(3)
+    assert torch.equal(a, torch.rand(4))
+    assert torch.backends.cudnn.deterministic
+
+
+def test_device_is_a_torch_device():
+    torch = pytest.importorskip("torch")
+    dev = runtime.device()
+    assert isinstance(dev, torch.device)
+    expected = "cuda" if torch.cuda.is_available() else dev.type
+    assert dev.type == expected
+    assert runtime.device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="prefer"):
+        runtime.device("tpu")
+
+
+def test_env_report_prints_versions_device_and_mode(capsys, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_QUICK", "1")
+    report = runtime.env_report()
+    out = capsys.readouterr().out
+    for key in ("python", "numpy", "torch", "device", "mode"):
+        assert key in report and key in out
+    assert report["mode"].startswith("quick")
+    assert report["numpy"] == np.__version__
+
+
+def test_import_digitlab_does_not_import_frameworks():
+    code = (
+        "import sys, digitlab, digitlab.data, digitlab.runtime, digitlab.plots, digitlab.zoo, "
+        "digitlab.exercises, digitlab.cli\n"
+        "heavy = [m for m in ('tensorflow', 'torch', 'keras', 'jax') if m in sys.modules]\n"
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, f"importing digitlab imported {done.stdout.strip()} {done.stderr[-500:]}"
