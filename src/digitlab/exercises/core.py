@@ -148,6 +148,8 @@ def as_number(answer: Any, what: str = "a number") -> float:
         answer = answer.item()
     if not isinstance(answer, (int, float, np.integer, np.floating)):
         raise Wrong(f"expected {what}, got {describe(answer)}.")
+    if not np.isfinite(answer):
+        raise Wrong(f"expected {what}, got {answer}.")
     return float(answer)
 
 
