@@ -1,0 +1,94 @@
+"""digitlab.zoo: load if cached, else train and save; quick and full models kept apart."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from digitlab import zoo
+
+
+@pytest.fixture
+def toy(monkeypatch, tmp_path):
+    """A registered toy 'model' (a NumPy array) that counts how often it was trained."""
+    monkeypatch.setenv("DIGITLAB_HOME", str(tmp_path))
+    trained = []
+
+    def train():
+        trained.append(1)
+        return np.arange(4.0), {"test_accuracy": 0.5, "epochs": 1}
+
+    recipe = zoo.Recipe(
+        name="toy", framework="numpy", train=train,
+        save=lambda model, path: np.save(open(path, "wb"), model),
+        load=lambda path: np.load(path), suffix=".npy", description="a toy",
+    )
+    zoo.register(recipe)
+    zoo._LOADED.clear()
+    yield trained
+    zoo._RECIPES.pop("toy", None)
+    zoo._LOADED.clear()
+
+
+def test_get_trains_once_then_loads(toy, monkeypatch, capsys):
+    monkeypatch.setenv("DIGITLAB_QUICK", "0")
+    model = zoo.get("toy")
+    assert np.array_equal(model, np.arange(4.0)) and toy == [1]
+    assert zoo.model_path("toy").exists()
+    card = zoo.card("toy")
+    assert card["test_accuracy"] == 0.5 and card["mode"] == "full" and card["framework"] == "numpy"
+    assert "train_seconds" in card and "numpy" in card["env"]
+    zoo._LOADED.clear()
+    again = zoo.get("toy")
+    assert np.array_equal(again, model) and toy == [1]
+    assert "loaded toy" in capsys.readouterr().out
+
+
+def test_quick_and_full_models_are_kept_apart(toy, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_QUICK", "1")
+    zoo.get("toy")
+    quick_path = zoo.model_path("toy")
+    monkeypatch.setenv("DIGITLAB_QUICK", "0")
+    zoo.get("toy")
+    assert zoo.model_path("toy") != quick_path and toy == [1, 1]
+    assert quick_path.parent.name == "quick" and zoo.model_path("toy").parent.name == "full"
+
+
+def test_corrupt_file_is_retrained(toy):
+    zoo.get("toy")
+    zoo.model_path("toy").write_bytes(b"garbage")
+    zoo._LOADED.clear()
+    model = zoo.get("toy")
+    assert np.array_equal(model, np.arange(4.0)) and toy == [1, 1]
+
+
+def test_retrain_and_forget(toy):
+    zoo.get("toy")
+    zoo.get("toy", retrain=True)
+    assert toy == [1, 1]
+    zoo.forget("toy")
+    assert not zoo.model_path("toy").exists() and zoo.card("toy") is None
+
+
+def test_save_is_atomic(toy, monkeypatch):
+    def broken_save(model, path):
+        path.write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(zoo._RECIPES["toy"], "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        zoo.get("toy")
+    assert not zoo.model_path("toy").exists()
+    assert list(zoo.folder().iterdir()) == []
+
+
+def test_unknown_model_names_the_known_ones():
+    with pytest.raises(KeyError, match="keras_cnn"):
+        zoo.recipe("no_such_model")
+
+
+def test_card_is_json(toy):
+    zoo.get("toy")
+    assert json.loads(zoo.card_path("toy").read_text())["name"] == "toy"
