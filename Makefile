@@ -56,6 +56,16 @@ test-unit: data  ## unit tests only
 test-notebooks: data  ## chapters only, in quick mode
 	DIGITLAB_QUICK=1 DIGITLAB_STRICT_EXERCISES=1 $(BIN)/python -m pytest -n $(JOBS) --dist worksteal book --nbmake --nbmake-timeout=600
 
+# The site as a reader sees it: a quick-mode build that fails on any broken reference (-n -W), then
+# every page in headless Chromium (tests/site; needs Debian's `chromium`). Plots need the inline
+# backend, so MPLBACKEND is unset. Screenshots go to _build/screenshots/.
+test-site: data  ## build the site in quick mode (nitpicky) and check every page in headless Chromium
+	@mkdir -p _build/preview
+	@if [ "$$(cat _build/preview/.exec-key 2>/dev/null)" != "$(EXEC_KEY)" ]; then \
+	  rm -rf _build/preview/_build/.jupyter_cache; echo "$(EXEC_KEY)" > _build/preview/.exec-key; fi
+	DIGITLAB_QUICK=1 env -u MPLBACKEND $(BIN)/jupyter-book build . --path-output _build/preview -n -W --keep-going
+	$(BIN)/python -m pytest tests/site
+
 lint: $(STAMP)  ## ruff over the package, tests and notebooks
 	$(BIN)/ruff check src tests book
 

@@ -1,0 +1,100 @@
+"""The built site in headless Chromium: every page loads cleanly, images load, each chapter's Colab
+button opens that chapter, search works, solutions start hidden. `make test-site` builds, then runs it.
+Which console errors are excused, and why, is said in sitekit.py.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+from sitekit import ROOT, SCREENSHOTS, article_texts, block_external, chapters, code_cells
+
+
+def report(problems: dict[str, list]) -> str:
+    """One line per page that has problems."""
+    return "\n".join(f"  {page}: {items}" for page, items in problems.items() if items)
+
+
+def test_every_toc_file_became_a_page(visits):
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    files = re.findall(r"^\s*(?:root|-\s*file):\s*(\S+)", toc, flags=re.M)
+    assert files, "no files found in _toc.yml"
+    missing = [f for f in files if Path(f).with_suffix(".html").as_posix() not in visits]
+    assert not missing, f"pages in _toc.yml that were not built: {missing}"
+
+
+def test_no_console_errors(visits):
+    problems = {path: v.errors for path, v in visits.items()}
+    assert not any(problems.values()), "console errors:\n" + report(problems)
+
+
+def test_every_image_loaded(visits):
+    problems = {
+        path: [i["src"] for i in v.images if not (i["complete"] and i["width"] and i["height"])]
+        for path, v in visits.items()
+    }
+    assert not any(problems.values()), "images that did not load:\n" + report(problems)
+
+
+def test_chapters_that_plot_show_figures(visits):
+    """Guards against a build whose plots went nowhere (for example with MPLBACKEND=Agg set)."""
+    for nb in chapters():
+        if any("plt.show()" in c["source"] for c in code_cells(nb)):
+            images = visits[f"book/{nb.stem}.html"].images
+            assert any("/_images/" in i["src"] for i in images), f"{nb.name}: plots, but no figure"
+
+
+def test_colab_button_opens_the_chapter(visits, book_config):
+    repo = urlparse(book_config["repository"]["url"]).path.strip("/")
+    colab = book_config["launch_buttons"]["colab_url"].rstrip("/")
+    assert chapters(), "no chapters in book/"
+    for nb in chapters():
+        expected = f"{colab}/github/{repo}/blob/main/book/{nb.name}"
+        links = visits[f"book/{nb.stem}.html"].colab_links
+        assert links and set(links) == {expected}, f"{nb.name}: Colab button points at {links}"
+
+
+def test_solutions_start_collapsed(visits):
+    for nb in chapters():
+        tagged = [c for c in code_cells(nb) if "solution" in c["metadata"].get("tags", [])]
+        shown = visits[f"book/{nb.stem}.html"].solutions
+        assert len(shown) == len(tagged), (
+            f"{nb.name}: {len(tagged)} solutions, {len(shown)} on page"
+        )
+        for state in shown:
+            hidden = state["has_dropdown"] and not state["open"] and not state["code_visible"]
+            assert hidden, f"{nb.name}: a solution is not collapsed: {state}"
+
+
+def test_search_finds_confusion_matrix(site, server, browser):
+    phrase = "confusion matrix"
+    expected = {path for path, text in article_texts(site).items() if phrase in text}
+    assert expected, f"no page of the site mentions {phrase!r}"
+    page = browser.new_page()
+    block_external(page, server)
+    page.goto(server + "search.html?q=" + phrase.replace(" ", "+"))
+    page.wait_for_selector("#search-results .search-summary", timeout=30_000)
+    links = page.eval_on_selector_all(
+        "#search-results ul.search li a", "els => els.map(e => e.href)"
+    )
+    page.close()
+    found = {urlparse(u).path.lstrip("/") for u in links}
+    assert expected <= found, (
+        f"searching {phrase!r} found {sorted(found)}, not all of {sorted(expected)}"
+    )
+
+
+def test_screenshots(server, browser):
+    """Full-page screenshots of the home page and of the first chapter, for a person to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    first = chapters()[0].stem
+    targets = {"home.png": "index.html", f"chapter-{first}.png": f"book/{first}.html"}
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    block_external(page, server)
+    for name, path in targets.items():
+        page.goto(server + path, wait_until="networkidle")
+        page.screenshot(path=SCREENSHOTS / name, full_page=True)
+        assert (SCREENSHOTS / name).stat().st_size > 20_000, f"{name} looks blank"
+    page.close()
