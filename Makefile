@@ -34,7 +34,7 @@ node_modules/.installed: package.json package-lock.json
 
 # jupyter-cache keys on notebook code only, so the execution cache is cleared whenever the package or
 # the pinned environment changes (a content hash, so a restored CI cache stays valid when they don't).
-EXEC_KEY = $(shell cat requirements.txt $$(find src -name '*.py' | LC_ALL=C sort) | sha256sum | cut -c1-16)
+EXEC_KEY = $(shell cat requirements.txt $$(find src -name '*.py' 2>/dev/null | LC_ALL=C sort) | sha256sum | cut -c1-16)
 exec-cache:
 	@mkdir -p _build
 	@if [ "$$(cat _build/.exec-key 2>/dev/null)" != "$(EXEC_KEY)" ]; then \
