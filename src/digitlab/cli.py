@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="classify pictures of handwritten digits (chapter 8)")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
-    p.add_argument("--model", default="keras_cnn", help="zoo model to use (default: keras_cnn)")
+    p.add_argument("--model", default=None,
+                   help="zoo model to use (default: chapter 7's ONNX export if there is one, else keras_cnn)")
     p.add_argument("--backend", choices=["auto", "onnx", "keras"], default="auto",
                    help="auto: chapter 7's ONNX export if there is one, else Keras")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
