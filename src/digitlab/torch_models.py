@@ -1,8 +1,281 @@
 """PyTorch models of the book (chapter 4 and later), the fast training loop, and their ``zoo`` recipes.
 
 Importing this module imports PyTorch; ``import digitlab`` alone does not.
+
+The training loop here is the *fast path* of chapter 4: the whole data set lives as tensors on the
+device and each epoch visits it in a fresh random order by slicing a shuffled index, instead of
+building every batch sample by sample with a ``DataLoader``.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
+import numpy as np
 import torch  # noqa: F401  (this module is the book's PyTorch entry point)
+from torch import nn
+
+from digitlab import data as mnist_data
+from digitlab import runtime, zoo
+
+# How chapter 4 trains its networks; the zoo recipes use the same settings.
+LEARNING_RATE = 0.1
+BATCH_SIZE = 64
+EPOCHS = 3
+
+
+# --- the chapter 4 network ------------------------------------------------------------------------
+class CNN(nn.Module):
+    """Chapter 4's network: conv1, conv2, conv3 blocks and a linear classifier (optionally BatchNorm + Dropout)."""
+
+    def __init__(self, batch_norm: bool = False, dropout: float = 0.0):
+        super().__init__()
+        if not isinstance(batch_norm, bool):
+            raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        self.conv1 = nn.Sequential(*conv_relu(1, 8, batch_norm), nn.MaxPool2d(2))
+        self.conv2 = nn.Sequential(*conv_relu(8, 16, batch_norm), *conv_relu(16, 32, batch_norm),
+                                   nn.MaxPool2d(2))
+        self.conv3 = nn.Sequential(*conv_relu(32, 256, batch_norm))
+        self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
+        self.out = nn.Linear(256 * 7 * 7, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape [N, 10] for images of shape [N, 1, 28, 28]."""
+        x = self.conv3(self.conv2(self.conv1(x)))
+        return self.out(self.dropout(torch.flatten(x, 1)))
+
+
+def conv_relu(c_in: int, c_out: int, batch_norm: bool = False) -> list[nn.Module]:
+    """A 5x5 convolution that keeps the image size, then ReLU (with BatchNorm in between if asked)."""
+    if batch_norm:  # BatchNorm subtracts the mean, so the convolution's bias would be wasted
+        return [nn.Conv2d(c_in, c_out, 5, stride=1, padding=2, bias=False), nn.BatchNorm2d(c_out),
+                nn.ReLU()]
+    return [nn.Conv2d(c_in, c_out, 5, stride=1, padding=2), nn.ReLU()]
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of trainable parameters of ``model``."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def stage_shapes(model: CNN, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
+    """Shape of the batch ``x`` after each stage of a ``CNN`` (what the forward pass does, step by step)."""
+    if not isinstance(model, CNN):
+        raise TypeError(f"model must be a digitlab.torch_models.CNN, got {type(model).__name__}")
+    shapes = {"input": tuple(x.shape)}
+    with torch.no_grad():
+        for name in ("conv1", "conv2", "conv3"):
+            x = getattr(model, name)(x)
+            shapes[name] = tuple(x.shape)
+        x = torch.flatten(x, 1)
+        shapes["flatten"] = tuple(x.shape)
+        shapes["out"] = tuple(model.out(model.dropout(x)).shape)
+    return shapes
+
+
+# --- data as tensors, and the fast batch iterator -------------------------------------------------
+def as_images(x) -> torch.Tensor:
+    """Float32 tensor [N, 1, 28, 28] in [0, 1] from images shaped (N, 784), (N, 28, 28), (N, 28, 28, 1) or (N, 1, 28, 28)."""
+    t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x))
+    if t.dtype == torch.uint8:
+        t = t.float() / 255.0
+    elif not t.is_floating_point():
+        raise TypeError(f"x must hold uint8 or float pixels, got dtype {t.dtype}")
+    if t.ndim == 2 and t.shape[1] == 784:
+        t = t.reshape(-1, 1, 28, 28)
+    elif t.ndim == 3 and t.shape[1:] == (28, 28):
+        t = t[:, None]
+    elif t.ndim == 4 and t.shape[1:] == (28, 28, 1):
+        t = t.permute(0, 3, 1, 2)
+    elif not (t.ndim == 4 and t.shape[1:] == (1, 28, 28)):
+        raise ValueError("x must have shape (N, 784), (N, 28, 28), (N, 28, 28, 1) or (N, 1, 28, 28); "
+                         f"got {tuple(t.shape)}")
+    return t.float().contiguous()
+
+
+def as_labels(y) -> torch.Tensor:
+    """Int64 tensor of digit labels 0-9 from an array or tensor of shape (N,)."""
+    t = y.detach().cpu() if isinstance(y, torch.Tensor) else torch.from_numpy(np.asarray(y))
+    if t.ndim != 1 or t.is_floating_point():
+        raise ValueError(f"y must be a 1-D array of integer labels, got {t.dtype} of shape {tuple(t.shape)}")
+    t = t.long()
+    if len(t) and (t.min() < 0 or t.max() > 9):
+        raise ValueError(f"y must hold digits 0-9, got values {int(t.min())}..{int(t.max())}")
+    return t
+
+
+def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = BATCH_SIZE, shuffle: bool = True,
+            generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Mini-batches of tensors already on the device: one shuffled index per epoch, one slice per batch."""
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    n = len(x)
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    order = order.to(x.device)
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        yield x[idx], y[idx]
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+# --- training and evaluation ----------------------------------------------------------------------
+def train_epoch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
+                batch_size: int = BATCH_SIZE, generator: torch.Generator | None = None,
+                progress: bool = False, desc: str = "train") -> tuple[float, float]:
+    """One pass over (x, y) on the model's device; returns the mean training loss and accuracy."""
+    from tqdm.auto import tqdm
+
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    total_loss = torch.zeros((), device=x.device)
+    correct = torch.zeros((), dtype=torch.long, device=x.device)
+    steps = batches(x, y, batch_size, shuffle=True, generator=generator)
+    for xb, yb in tqdm(steps, total=-(-len(x) // batch_size), desc=desc, disable=not progress,
+                       leave=False):
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.detach() * len(yb)  # summed on the device: no sync per batch
+        correct += (logits.argmax(1) == yb).sum()
+    return total_loss.item() / len(x), correct.item() / len(x)
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x, y, batch_size: int = 1000) -> tuple[float, float]:
+    """Mean cross-entropy loss and accuracy of ``model`` on images ``x`` with labels ``y``."""
+    device = _device_of(model)
+    x, y = as_images(x).to(device), as_labels(y).to(device)
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y must be non-empty and of the same length, got {len(x)} and {len(y)}")
+    model.eval()
+    loss, correct = 0.0, 0
+    for xb, yb in batches(x, y, batch_size, shuffle=False):
+        logits = model(xb)
+        loss += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
+        correct += (logits.argmax(1) == yb).sum().item()
+    return loss / len(x), correct / len(x)
+
+
+@torch.inference_mode()
+def predict_proba(model: nn.Module, x, batch_size: int = 1000) -> np.ndarray:
+    """Class probabilities, a NumPy array (N, 10), for images in [0, 1] (or uint8) of any MNIST shape."""
+    device = _device_of(model)
+    x = as_images(x)
+    model.eval()
+    parts = [torch.softmax(model(x[i:i + batch_size].to(device)), 1).cpu()
+             for i in range(0, len(x), batch_size)]
+    return torch.cat(parts).numpy() if parts else np.zeros((0, 10), np.float32)
+
+
+def predict(model: nn.Module, x, batch_size: int = 1000) -> np.ndarray:
+    """Predicted digits, a NumPy int array (N,)."""
+    return predict_proba(model, x, batch_size).argmax(1)
+
+
+def train(model: nn.Module, data: mnist_data.MNIST, epochs: int = EPOCHS, *, lr: float = LEARNING_RATE,
+          batch_size: int = BATCH_SIZE, optimizer: torch.optim.Optimizer | None = None,
+          device: torch.device | str | None = None, seed: int = 0, progress: bool = True,
+          verbose: bool = True) -> dict[str, list[float]]:
+    """Train ``model`` with the fast path (SGD at ``lr`` unless an optimizer is given), testing after each epoch.
+
+    Returns the history: per epoch ``loss``, ``accuracy``, ``test_loss``, ``test_accuracy`` and the
+    training ``seconds`` (without the test pass).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(data, mnist_data.MNIST):
+        raise TypeError(f"data must be a digitlab.data.MNIST (from data.load_mnist()), got {type(data).__name__}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    device = runtime.device() if device is None else torch.device(device)
+    model.to(device)
+    optimizer = optimizer or torch.optim.SGD(model.parameters(), lr=lr)
+    x, y = as_images(data.x_train).to(device), as_labels(data.y_train).to(device)
+    generator = torch.Generator().manual_seed(seed)
+    history: dict[str, list[float]] = {k: [] for k in
+                                       ("loss", "accuracy", "test_loss", "test_accuracy", "seconds")}
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        loss, acc = train_epoch(model, x, y, optimizer, batch_size, generator, progress,
+                                desc=f"epoch {epoch}/{epochs}")
+        seconds = time.perf_counter() - start
+        test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+        for key, value in zip(history, (loss, acc, test_loss, test_acc, seconds)):
+            history[key].append(value)
+        if verbose:
+            print(f"epoch {epoch}/{epochs}: loss {loss:.4f}, accuracy {acc:.4f}, "
+                  f"test loss {test_loss:.4f}, test accuracy {test_acc:.4f} ({seconds:.1f} s)")
+    return history
+
+
+def seconds_to_reach(history: dict[str, list[float]], accuracy: float = 0.99) -> float | None:
+    """Training seconds until the test accuracy first reached ``accuracy``, or None if it never did."""
+    if not 0 < accuracy <= 1:
+        raise ValueError(f"accuracy must be in (0, 1], got {accuracy!r}")
+    missing = {"test_accuracy", "seconds"} - set(history)
+    if missing:
+        raise ValueError(f"history must come from torch_models.train; it lacks {sorted(missing)}")
+    elapsed = 0.0
+    for seconds, acc in zip(history["seconds"], history["test_accuracy"]):
+        elapsed += seconds
+        if acc >= accuracy:
+            return elapsed
+    return None
+
+
+def facts(model: nn.Module, history: dict[str, list[float]], batch_size: int = BATCH_SIZE) -> dict:
+    """The card ``zoo.save`` stores for a model trained by ``train``."""
+    return {
+        "test_accuracy": history["test_accuracy"][-1],
+        "epochs": len(history["seconds"]),
+        "seconds_per_epoch": round(float(np.mean(history["seconds"])), 2),
+        "seconds_to_99": seconds_to_reach(history, 0.99),
+        "params": count_params(model),
+        "batch_size": batch_size,
+    }
+
+
+# --- zoo recipes ----------------------------------------------------------------------------------
+SPECS = {"torch_cnn": {"batch_norm": False, "dropout": 0.0},
+         "torch_cnn_bn": {"batch_norm": True, "dropout": 0.5}}
+
+
+def fit(name: str) -> tuple[CNN, dict]:
+    """Train the zoo model ``name`` exactly as chapter 4 does; return it with its card."""
+    if name not in SPECS:
+        raise ValueError(f"name must be one of {sorted(SPECS)}, got {name!r}")
+    runtime.seed_everything(0)
+    model = CNN(**SPECS[name])
+    history = train(model, mnist_data.load_mnist(), runtime.epochs(full=EPOCHS), progress=False)
+    return model, facts(model, history)
+
+
+def load(name: str, path) -> CNN:
+    """A ``CNN`` of the zoo model ``name`` with the weights saved at ``path``, on the best device."""
+    model = CNN(**SPECS[name])
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.to(runtime.device()).eval()
+
+
+def _save(model: nn.Module, path) -> None:
+    torch.save(model.state_dict(), path)
+
+
+for _name, _about in (("torch_cnn", "chapter 4's CNN"),
+                      ("torch_cnn_bn", "chapter 4's CNN with BatchNorm and Dropout")):
+    zoo.register(zoo.Recipe(
+        name=_name, framework="pytorch", suffix=".pt", description=_about,
+        train=lambda _name=_name: fit(_name), save=_save, load=lambda path, _name=_name: load(_name, path),
+    ))
