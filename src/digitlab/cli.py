@@ -37,6 +37,41 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return predict.run(args.images, backend, as_json=args.json)
 
 
+def cmd_edition(args: argparse.Namespace) -> int:
+    """Write the student edition or the answer key, and prove the student edition leaks nothing."""
+    from digitlab import editions
+
+    try:
+        out = editions.write_edition(args.command, args.book, args.out)
+        problems = editions.check_student_edition(args.book, out) if args.command == "student" else []
+    except (FileNotFoundError, ValueError) as e:
+        print(f"digitlab {args.command}: {e}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"digitlab {args.command}: {problem}", file=sys.stderr)
+    counts = ", ".join(f"{row['chapter']}: {row['count']}" for row in editions.inventory(args.book))
+    print(f"wrote {out} (exercises per chapter: {counts})")
+    return 1 if problems else 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    """Run each submitted notebook in a fresh kernel and write the CSV report and its summary."""
+    from pathlib import Path
+
+    from digitlab import grade
+
+    try:
+        runs = grade.grade(args.submissions, args.out, summary=args.summary,
+                           cell_timeout=args.cell_timeout, notebook_timeout=args.timeout,
+                           progress=lambda line: print(line, flush=True))
+    except (FileNotFoundError, ValueError) as e:
+        print(f"digitlab grade: {e}", file=sys.stderr)
+        return 2
+    summary = args.summary or str(Path(args.out).with_suffix(".md"))
+    print(f"graded {len(runs)} submission(s): wrote {args.out} and {summary}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="digitlab", description="Tools of the Digit Lab book.")
@@ -53,6 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: chapter 7's ONNX export if there is one, else Keras")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_predict)
+
+    for name, what in (("student", "the student edition (solutions replaced by starter code)"),
+                       ("answers", "the answer key (solutions shown, plus ANSWERS.md)")):
+        p = sub.add_parser(name, help=f"write {what}")
+        p.add_argument("--book", default="book", help="folder of the chapter notebooks (default: book)")
+        p.add_argument("--out", default=f"_build/{name}", help=f"output folder (default: _build/{name})")
+        p.set_defaults(func=cmd_edition)
+
+    p = sub.add_parser("grade", help="run submitted notebooks and report each exercise's check")
+    p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                   help="notebooks, or folders searched for *.ipynb")
+    p.add_argument("--out", required=True, help="the CSV report to write (one row per student and exercise)")
+    p.add_argument("--summary", help="the Markdown summary to write (default: OUT with .md)")
+    p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default: 120)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default: 600)")
+    p.set_defaults(func=cmd_grade)
 
     return parser
 
