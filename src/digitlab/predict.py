@@ -1,8 +1,8 @@
 """Classify pictures of digits with a trained model: the logic behind ``digitlab predict``.
 
 A *backend* turns a batch of MNIST-style uint8 images ``(n, 28, 28)`` into probabilities
-``(n, 10)``. ``load_backend`` picks one: the model exported to ONNX by chapter 7 when that file
-exists (ONNX Runtime is light and fast), else the Keras model from the zoo. Each picture goes through
+``(n, 10)``. ``load_backend`` picks one: a model exported to ONNX by chapter 7 when such a file
+exists (ONNX Runtime is light and fast), else chapter 3's Keras CNN from the zoo. Each picture goes through
 ``preprocess.to_mnist`` first; a picture that cannot be read is reported and the others go on.
 """
 
@@ -133,32 +133,47 @@ def _as_probabilities(scores: np.ndarray) -> np.ndarray:
 
 
 def onnx_export(model: str) -> tuple[Path, dict] | None:
-    """The ONNX file chapter 7 exported for ``model`` and its settings, or None when there is none."""
-    try:
-        from digitlab import compress
-    except ImportError:  # chapter 7's module is not part of this installation
+    """The ONNX file chapter 7 exported for zoo ``model`` and how to feed it, or None when there is none.
+
+    Same answer as ``digitlab.compress.find_onnx`` (``<zoo folder>/<model>.onnx`` and its JSON side
+    file), without importing PyTorch as that module does.
+    """
+    from digitlab import zoo
+
+    path = zoo.folder() / f"{model}.onnx"
+    if not path.is_file():
         return None
-    find = getattr(compress, "find_onnx", None)
-    return find(model) if callable(find) else None
+    side = path.with_name(path.name + ".json")
+    settings = json.loads(side.read_text()) if side.is_file() else {}
+    return path, {"mean": float(settings.get("mean", 0.0)), "std": float(settings.get("std", 1.0))}
 
 
-def load_backend(model: str = DEFAULT_MODEL, backend: str = "auto", log: TextIO | None = None) -> Backend:
+def default_model() -> str:
+    """The model ``digitlab predict`` uses: the first zoo model exported to ONNX, else ``keras_cnn``."""
+    from digitlab import zoo
+
+    return next((name for name in zoo.names() if onnx_export(name) is not None), DEFAULT_MODEL)
+
+
+def load_backend(model: str | None = None, backend: str = "auto", log: TextIO | None = None) -> Backend:
     """The backend for zoo ``model``: ``auto`` (ONNX if exported, else Keras), ``onnx`` or ``keras``."""
     if backend not in {"auto", "onnx", "keras"}:
         raise ValueError(f"backend must be 'auto', 'onnx' or 'keras', got {backend!r}")
-    log = log or sys.stderr
+    if model is None:
+        model = DEFAULT_MODEL if backend == "keras" else default_model()
     if backend in {"auto", "onnx"}:
         found = onnx_export(model)
         if found is not None:
             path, settings = found
             return OnnxBackend(path, name=f"{model} (ONNX Runtime)", **settings)
         if backend == "onnx":
-            raise ValueError(f"no ONNX export of {model!r} found: run chapter 7 first, or use backend='keras'")
+            raise ValueError(f"no ONNX export of {model!r} found: run chapter 7 first, or use the Keras backend")
     from digitlab import zoo
 
     if zoo.recipe(model).framework != "keras":
-        raise ValueError(f"model {model!r} is not a Keras model; `digitlab predict` runs Keras or ONNX models")
-    with contextlib.redirect_stdout(log):  # the zoo's progress notes must not mix with the results
+        raise ValueError(f"model {model!r} is not a Keras model and has no ONNX export: run chapter 7 to "
+                         "export it, or pick a Keras model such as 'keras_cnn'")
+    with contextlib.redirect_stdout(log or sys.stderr):  # the zoo's notes must not mix with the results
         return KerasBackend(zoo.get(model), name=f"{model} (Keras)")
 
 
