@@ -1,0 +1,108 @@
+"""Exercises of chapter 1, "The perceptron"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitlab import numpy_nets
+from digitlab.exercises.core import Exercise, Wrong, as_array, as_number, call, close
+
+
+def _check_and_gate(answer) -> str:
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        raise Wrong("expected a pair (w, b): a weight vector of length 2 and a bias.")
+    w = as_array(answer[0], (2,), "w, an array of 2 weights")
+    b = as_number(answer[1], "b, a number (the bias)")
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    out = numpy_nets.step(X @ w + b).astype(int)
+    if np.array_equal(out, [0, 1, 1, 1]):
+        raise Wrong("that perceptron computes OR: AND must output 1 only when both inputs are 1.")
+    if not np.array_equal(out, [0, 0, 0, 1]):
+        rows = ", ".join(f"{tuple(x.astype(int))} → {o}" for x, o in zip(X, out, strict=True))
+        raise Wrong(f"your perceptron outputs {rows}; AND outputs 1 only for (1, 1).")
+    return f"w = {w.tolist()} and b = {b:g} compute AND: the line w·x + b = 0 cuts (1, 1) off the rest."
+
+
+def _check_sigmoid_grad(answer) -> str:
+    z = np.linspace(-8, 8, 33)
+    out = as_array(call(answer, z.copy(), what="sigmoid_grad"), z.shape,
+                   "an array as long as z (the derivative at each point)")
+    s = numpy_nets.sigmoid(z)
+    expected = s * (1 - s)
+    if np.allclose(out, s, atol=1e-6):
+        raise Wrong("that is the sigmoid itself, not its derivative.")
+    if np.allclose(out, s * (1 - z), atol=1e-6):
+        raise Wrong("you multiplied by (1 - z): the derivative is s(z) (1 - s(z)), with s the sigmoid.")
+    if not np.allclose(out, expected, atol=1e-6):
+        raise Wrong("the values differ from the slope of the sigmoid; compare with (s(z+h) - s(z-h)) / 2h.")
+    return "the derivative peaks at 0.25 for z = 0 and vanishes for large |z|."
+
+
+def critical_learning_rate() -> float:
+    """The learning rate above which gradient descent on ``numpy_nets.line_points()`` diverges."""
+    x, _ = numpy_nets.line_points()
+    # The mean squared error is a quadratic bowl with Hessian H; steps larger than 2/λmax(H) overshoot.
+    hessian = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+    return float(2 / np.linalg.eigvalsh(hessian).max())
+
+
+def _check_critical_lr(answer) -> str:
+    lr = as_number(answer, "a number (a learning rate)")
+    if lr <= 0:
+        raise Wrong("a learning rate must be positive.")
+    close(lr, critical_learning_rate(), rtol=0.03, what="learning rate")
+    return (f"above about {critical_learning_rate():.4f} each step overshoots the bottom of the bowl by "
+            "more than it started, so the loss grows without bound.")
+
+
+def _check_softmax(answer) -> str:
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(5, 4))
+    out = as_array(call(answer, z.copy(), what="softmax"), z.shape, "an array of the same shape as z")
+    if np.allclose(out, np.exp(z) / np.exp(z).sum(), atol=1e-6):
+        raise Wrong("you normalised over the whole array; each row (axis=-1) must sum to 1.")
+    if not np.allclose(out, numpy_nets.softmax(z), atol=1e-6):
+        raise Wrong("on small logits your values differ from exp(z) divided by the sum of exp(z) over each row.")
+    big = np.array([[1000.0, 1000.0, 0.0], [-1000.0, 0.0, 1000.0]])
+    with np.errstate(all="ignore"):
+        out = as_array(call(answer, big.copy(), what="softmax"), big.shape, "an array of the same shape as z")
+    if not np.all(np.isfinite(out)):
+        raise Wrong("logits of 1000 give nan or inf: exp(1000) overflows. Subtract each row's maximum first.")
+    if not np.allclose(out, [[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]], atol=1e-6):
+        raise Wrong("on logits of ±1000 the probabilities are wrong; [1000, 1000, 0] should give [0.5, 0.5, 0].")
+    return "shifting by the row maximum changes nothing mathematically and keeps exp from overflowing."
+
+
+and_gate = Exercise(
+    "ch01.and_gate", _check_and_gate,
+    hint="Draw the four points. You need a line with (1, 1) on one side and the other three on the "
+    "other: try equal weights and a negative bias between -2 and -1 (times the weights).",
+    solution="`w = np.array([1.0, 1.0]); b = -1.5`: w·x + b is 0.5 for (1, 1) and negative for the "
+    "other three inputs. Any positive multiple works too.",
+)
+
+sigmoid_derivative = Exercise(
+    "ch01.sigmoid_derivative", _check_sigmoid_grad,
+    hint="Differentiate 1 / (1 + e^(-z)) with the chain rule and write the result in terms of "
+    "s = sigmoid(z) itself.",
+    solution="`s = numpy_nets.sigmoid(z); return s * (1 - s)`. The slope is largest (0.25) at z = 0 "
+    "and almost 0 once |z| > 5: the vanishing gradient of saturated sigmoids.",
+)
+
+critical_lr = Exercise(
+    "ch01.critical_lr", _check_critical_lr,
+    hint="Run `numpy_nets.fit_line(x, y, lr, steps=500)` for a range of learning rates and look at "
+    "the last loss; then narrow the interval between the largest that converges and the smallest "
+    "that diverges (bisection).",
+    solution="Bisection on whether the loss after a few hundred steps is smaller than at the start "
+    "finds about 0.238. Analytically: the loss is a quadratic bowl with Hessian "
+    "H = 2 [[mean x², mean x], [mean x, 1]], and gradient descent converges exactly when "
+    "lr < 2 / λmax(H).",
+)
+
+stable_softmax = Exercise(
+    "ch01.stable_softmax", _check_softmax,
+    hint="softmax(z) = softmax(z - c) for any constant c. Choose c as the maximum of each row "
+    "(`z.max(axis=-1, keepdims=True)`) so the largest exponent is exp(0) = 1.",
+    solution="`e = np.exp(z - z.max(axis=-1, keepdims=True)); return e / e.sum(axis=-1, keepdims=True)`.",
+)
