@@ -66,6 +66,13 @@ test-site: data  ## build the site in quick mode (nitpicky) and check every page
 	DIGITLAB_QUICK=1 env -u MPLBACKEND $(BIN)/jupyter-book build . --path-output _build/preview -n -W --keep-going
 	$(BIN)/python -m pytest tests/site
 
+# Instructors (book/instructors.md). `make student` fails if any solution line reaches the edition.
+student: $(STAMP)  ## the student edition in _build/student (solutions replaced by starter code)
+	$(BIN)/digitlab student --out _build/student
+
+answers: $(STAMP)  ## the answer key in _build/answers (solutions shown, plus ANSWERS.md)
+	$(BIN)/digitlab answers --out _build/answers
+
 lint: $(STAMP)  ## ruff over the package, tests and notebooks
 	$(BIN)/ruff check src tests book
 
