@@ -90,3 +90,67 @@ zoo.register(zoo.Recipe(
     description="chapter 2's MLP, Dense(512, relu) → Dense(10, softmax), rmsprop",
 ))
 
+
+# --- chapter 3: the convolutional network ---------------------------------------------------------
+CNN_EPOCHS = 5  # epochs in a full build (1 in quick mode)
+CNN_BATCH_SIZE = 64
+CNN_VALIDATION_SPLIT = 0.2  # the last 20% of the training images, as Keras' validation_split takes them
+
+
+def build_cnn(dense: int = 64, *, optimizer: str | keras.optimizers.Optimizer = "rmsprop",
+              loss: str = "sparse_categorical_crossentropy", compile: bool = True) -> keras.Model:
+    """The classic convnet: Conv(32)→Pool→Conv(64)→Pool→Conv(64)→Flatten→Dense(dense)→Dense(10, softmax)."""
+    if isinstance(dense, bool) or not isinstance(dense, int) or dense < 1:
+        raise ValueError(f"dense must be a positive integer (units of the hidden Dense layer), got {dense!r}")
+    if loss not in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+        raise ValueError("loss must be 'sparse_categorical_crossentropy' (integer labels) or "
+                         f"'categorical_crossentropy' (one-hot labels), got {loss!r}")
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.Flatten(),
+        layers.Dense(dense, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ], name="cnn")
+    if compile:
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    return model
+
+
+def cnn_facts(model: keras.Model, test_accuracy: float, timer: EpochTimer) -> dict:
+    """The zoo card of a trained CNN: test accuracy, epochs, seconds per epoch, parameters, batch size."""
+    if not getattr(timer, "seconds", None):
+        raise ValueError("timer must be an EpochTimer that was passed to model.fit")
+    return {
+        "test_accuracy": round(float(test_accuracy), 4),
+        "epochs": len(timer.seconds),
+        "seconds_per_epoch": round(sum(timer.seconds) / len(timer.seconds), 2),
+        "params": int(model.count_params()),
+        "batch_size": CNN_BATCH_SIZE,
+        "input_shape": list(model.input_shape[1:]),
+    }
+
+
+def train_cnn(verbose: int = 0) -> tuple[keras.Model, dict]:
+    """Train chapter 3's Keras CNN exactly as the chapter does; return (model, facts)."""
+    runtime.seed_everything(0)
+    mnist = data.load_mnist(channels="last")
+    model = build_cnn()
+    timer = EpochTimer()
+    model.fit(mnist.x_train, mnist.y_train, epochs=runtime.epochs(full=CNN_EPOCHS),
+              batch_size=CNN_BATCH_SIZE, validation_split=CNN_VALIDATION_SPLIT,
+              callbacks=[timer], verbose=verbose)
+    _, accuracy = model.evaluate(mnist.x_test, mnist.y_test, verbose=0)
+    return model, cnn_facts(model, accuracy, timer)
+
+
+zoo.register(zoo.Recipe(
+    name="keras_cnn", framework="keras", train=train_cnn,
+    save=lambda model, path: model.save(path), load=keras.models.load_model, suffix=".keras",
+    description="chapter 3's convnet, Conv(32)→Pool→Conv(64)→Pool→Conv(64)→Dense(64)→Dense(10), rmsprop",
+))

@@ -1,0 +1,58 @@
+"""Unit tests of the CNN in digitlab.keras_models: architecture, parameter count, one training step."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from digitlab import keras_models as km  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    return km.build_cnn()
+
+
+def test_cnn_has_the_classic_parameter_count(cnn):
+    assert cnn.count_params() == 93_322
+
+
+def test_cnn_layers_and_shapes(cnn):
+    kinds = [type(layer).__name__ for layer in cnn.layers]
+    assert kinds == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Conv2D", "Flatten", "Dense", "Dense"]
+    shapes = [layer.output.shape[1:] for layer in cnn.layers]
+    assert shapes == [(26, 26, 32), (13, 13, 32), (11, 11, 64), (5, 5, 64), (3, 3, 64), (576,), (64,), (10,)]
+
+
+def test_cnn_outputs_probabilities(cnn):
+    p = np.asarray(cnn.predict(np.zeros((3, 28, 28, 1), np.float32), verbose=0))
+    assert p.shape == (3, 10)
+    np.testing.assert_allclose(p.sum(1), 1, rtol=1e-5)
+
+
+def test_cnn_options():
+    assert km.build_cnn(dense=128, compile=False).count_params() == 93_322 + 576 * 64 + 64 + 64 * 10
+    model = km.build_cnn(loss="categorical_crossentropy", optimizer="adam")
+    assert model.loss == "categorical_crossentropy"
+
+
+@pytest.mark.parametrize("kwargs, match", [({"dense": 0}, "dense"), ({"loss": "mse"}, "loss")])
+def test_cnn_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        km.build_cnn(**kwargs)
+
+
+def test_one_training_step_lowers_the_loss():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.random((32, 28, 28, 1), dtype=np.float32)
+    y = np.arange(32) % 10
+    model = km.build_cnn()
+    before = model.evaluate(x, y, verbose=0)[0]
+    model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    assert model.evaluate(x, y, verbose=0)[0] < before
+
+
+def test_cnn_facts_need_a_used_timer(cnn):
+    with pytest.raises(ValueError, match="EpochTimer"):
+        km.cnn_facts(cnn, 0.99, km.EpochTimer())
