@@ -1,0 +1,172 @@
+"""Tests of digitlab.predict and `digitlab predict`: a stand-in backend for the plumbing, one real model."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from digitlab import cli, data, predict, zoo
+from digitlab import preprocess as pp
+
+
+def count_ink(x: np.ndarray) -> np.ndarray:
+    """Stand-in model: logits that pick (number of bright pixels) mod 10."""
+    k = (x.reshape(len(x), -1) > 0.5).sum(axis=1) % 10
+    return np.eye(10)[k] * 5.0
+
+
+STAND_IN = predict.FunctionBackend(count_ink, name="stand-in")
+
+
+def expected_digit(image) -> int:
+    return int(count_ink(pp.to_mnist(image)[None] / 255.0).argmax())
+
+
+@pytest.fixture
+def pngs(tmp_path):
+    """Three real PNG files (MNIST test digits, one as dark ink on light paper), a junk and a missing file."""
+    (_, _), (x_test, _) = data.load_data()
+    files = [pp.save_png(x_test[i], tmp_path / f"digit{i}.png") for i in range(2)]
+    paper = np.full((120, 90), 230, np.uint8)
+    paper[30:86, 20:76] = 230 - np.kron(x_test[2], np.ones((2, 2), np.uint8)) * 0.8
+    files.append(pp.save_png(paper, tmp_path / "paper.png"))
+    junk = tmp_path / "junk.png"
+    junk.write_text("not an image")
+    return files, junk, tmp_path / "missing.png"
+
+
+def test_backend_validates_shapes_and_applies_softmax():
+    p = STAND_IN.predict_proba(np.zeros((3, 28, 28), np.uint8))
+    assert p.shape == (3, 10) and np.allclose(p.sum(axis=1), 1) and p[0].argmax() == 0
+    with pytest.raises(ValueError, match=r"\(n, 28, 28\)"):
+        STAND_IN.predict_proba(np.zeros((3, 27, 28)))
+    with pytest.raises(ValueError, match="10"):
+        predict.FunctionBackend(lambda x: np.zeros((len(x), 3))).predict_proba(np.zeros((1, 28, 28)))
+
+
+def test_probabilities_are_kept_as_they_are():
+    probs = np.full((1, 10), 0.1)
+    assert np.array_equal(predict._as_probabilities(probs), probs)
+
+
+def test_predict_images_reports_failures_and_goes_on(pngs):
+    files, junk, missing = pngs
+    results = predict.predict_images([files[0], junk, missing, files[1]], STAND_IN)
+    assert [r.ok for r in results] == [True, False, False, True]
+    assert results[0].digit == expected_digit(files[0]) and results[3].digit == expected_digit(files[1])
+    assert "could not read image file" in results[1].error and "no such file" in results[2].error
+    assert results[0].confidence == pytest.approx(max(results[0].probabilities), abs=1e-6)
+
+
+def test_blank_image_is_an_error_entry():
+    [result] = predict.predict_images([np.full((30, 30), 255, np.uint8)], STAND_IN)
+    assert not result.ok and "blank" in result.error and "image 0" in str(result)
+
+
+def test_run_prints_one_line_per_file_and_exit_status(pngs, capsys):
+    files, junk, _ = pngs
+    assert predict.run([str(f) for f in files], STAND_IN) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[2].startswith(str(files[2])) and "%" in lines[2]
+    assert predict.run([str(files[0]), str(junk)], STAND_IN) == 1
+
+
+def test_cli_json_output(pngs, capsys, monkeypatch):
+    files, junk, missing = pngs
+    monkeypatch.setattr(predict, "load_backend", lambda model, backend: STAND_IN)
+    status = cli.main(["predict", str(files[2]), str(junk), str(missing), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 1 and report["model"] == "stand-in"
+    good, bad, gone = report["predictions"]
+    assert good["digit"] == expected_digit(files[2]) and len(good["probabilities"]) == 10
+    assert good["error"] is None and bad["digit"] is None and "no such file" in gone["error"]
+
+
+def test_cli_unknown_model_fails_cleanly(pngs, capsys):
+    files, _, _ = pngs
+    assert cli.main(["predict", str(files[0]), "--model", "no_such_model"]) == 2
+    assert "unknown model 'no_such_model'" in capsys.readouterr().err
+
+
+def test_load_backend_validates_and_prefers_onnx(monkeypatch, tmp_path):
+    with pytest.raises(ValueError, match="backend"):
+        predict.load_backend(backend="tflite")
+    monkeypatch.setattr(predict, "onnx_export", lambda model: None)
+    assert predict.default_model() == "keras_cnn"
+    with pytest.raises(ValueError, match="no ONNX export"):
+        predict.load_backend(backend="onnx")
+    fake = zoo.Recipe(name="fake_torch", framework="torch", train=None, save=None, load=None, suffix=".pt")
+    monkeypatch.setitem(zoo._RECIPES, "fake_torch", fake)
+    with pytest.raises(ValueError, match="not a Keras model"):
+        predict.load_backend("fake_torch", backend="keras")
+    path = linear_onnx(tmp_path / "m.onnx", np.zeros((784, 10), np.float32), [-1, 784])
+    monkeypatch.setattr(predict, "onnx_export", lambda model: (path, {"mean": 0.5, "std": 0.25}) if model == "torch_cnn" else None)
+    assert predict.default_model() == "torch_cnn"
+    backend = predict.load_backend()
+    assert isinstance(backend, predict.OnnxBackend) and backend.mean == 0.5 and backend.name == "torch_cnn (ONNX Runtime)"
+
+
+def test_onnx_export_is_found_where_chapter_7_puts_it(monkeypatch, tmp_path):
+    """predict finds exports without importing PyTorch; it must agree with digitlab.compress.find_onnx."""
+    compress = pytest.importorskip("digitlab.compress")
+    monkeypatch.setenv("DIGITLAB_HOME", str(tmp_path))
+    assert predict.onnx_export("torch_cnn") is None is compress.find_onnx("torch_cnn")
+    path = compress.onnx_path("torch_cnn")
+    path.parent.mkdir(parents=True)
+    linear_onnx(path, np.zeros((784, 10), np.float32), [-1, 1, 28, 28])
+    assert predict.onnx_export("torch_cnn") == compress.find_onnx("torch_cnn") == (path, {"mean": 0.0, "std": 1.0})
+    path.with_name(path.name + ".json").write_text(json.dumps({"mean": 0.1307, "std": 0.3081}))
+    assert predict.onnx_export("torch_cnn") == compress.find_onnx("torch_cnn")
+    assert predict.default_model() == "torch_cnn"
+
+
+def linear_onnx(path, weights, input_shape):
+    """Write a one-layer ONNX model, softmax(flatten(x) @ weights), with the given input shape."""
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["x"], ["flat"]),
+         helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+         helper.make_node("Softmax", ["logits"], ["probs"])],
+        "linear",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", *input_shape[1:]])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["n", 10])],
+        initializer=[numpy_helper.from_array(weights, "w")])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return path
+
+
+@pytest.mark.parametrize("shape", [[-1, 784], [-1, 1, 28, 28], [-1, 28, 28, 1]])
+def test_onnx_backend_matches_numpy(tmp_path, shape):
+    w = np.random.default_rng(0).normal(size=(784, 10)).astype(np.float32)
+    backend = predict.OnnxBackend(linear_onnx(tmp_path / "m.onnx", w, shape), mean=0.1307, std=0.3081)
+    x = np.random.default_rng(1).integers(0, 256, (4, 28, 28)).astype(np.uint8)
+    logits = ((x / 255.0 - 0.1307) / 0.3081).reshape(4, 784) @ w
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(backend.predict_proba(x), expected / expected.sum(1, keepdims=True), atol=1e-4)
+
+
+def test_onnx_backend_needs_a_file(tmp_path):
+    with pytest.raises(ValueError, match="ONNX file"):
+        predict.OnnxBackend(tmp_path / "nothing.onnx")
+
+
+@pytest.mark.slow
+def test_end_to_end_with_the_zoo_model(tmp_path, pngs):
+    """`python -m digitlab predict` on real PNGs with the zoo's Keras CNN (quick mode: trained in seconds)."""
+    (_, _), (x_test, y_test) = data.load_data()
+    files = []
+    for i in range(30):  # half as MNIST has them, half as dark ink on a large sheet of paper
+        image = x_test[i] if i % 2 else 230 - 0.8 * np.pad(np.kron(x_test[i], np.ones((3, 3))), 40)
+        files.append(str(pp.save_png(np.clip(image, 0, 255).astype(np.uint8), tmp_path / f"{i}.png")))
+    junk = str(pngs[1])
+    done = subprocess.run([sys.executable, "-m", "digitlab", "predict", *files, junk, "--backend", "keras", "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    digits = [p["digit"] for p in report["predictions"][:30]]
+    correct = np.array(digits) == y_test[:30]
+    assert report["model"] == "keras_cnn (Keras)" and "could not read" in report["predictions"][30]["error"]
+    assert correct.mean() >= 0.6 and correct[::2].mean() >= 0.6, digits  # the quick-mode CNN reads ~80% of MNIST
