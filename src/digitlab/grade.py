@@ -271,7 +271,7 @@ def read_log(path: str | os.PathLike) -> list[dict]:
 def rows_of(run: Run, exercises: list[str]) -> list[dict]:
     """One row per exercise for this run: the last check's status, hints asked, solution viewed."""
     rows = []
-    for name in exercises:
+    for name in exercises or [""]:  # a batch with no known exercise still lists every student
         mine = [e for e in run.events if e["exercise"] == name]
         checks = [e for e in mine if e["event"] == "check"]
         last = checks[-1] if checks else {"status": NOT_RUN, "message": _not_run_reason(run)}
