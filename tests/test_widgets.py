@@ -66,3 +66,25 @@ def test_pad_needs_a_backend():
 def test_snapshot_is_a_figure():
     fig = widgets.snapshot(SEVEN, BACKEND)
     assert len(fig.axes) == 3
+
+
+def send(pad, event, *points):
+    """Deliver an event as the browser would: ipycanvas's handler of frontend messages."""
+    if event.startswith("touch"):
+        content = {"event": event, "touches": [{"x": x, "y": y} for x, y in points]}
+    else:
+        content = {"event": event, "x": points[0][0], "y": points[0][1]}
+    pad.canvas._handle_frontend_event(None, content, [])
+
+
+@pytest.mark.parametrize("kind", ["mouse", "touch"])
+def test_pad_is_wired_to_the_canvas_events(kind):
+    pad = widgets.DigitPad(BACKEND, every=0)
+    down, move, up = (("mouse_down", "mouse_move", "mouse_up") if kind == "mouse"
+                      else ("touch_start", "touch_move", "touch_end"))
+    send(pad, down, SEVEN[0][0])
+    for point in SEVEN[0][1:]:
+        send(pad, move, point)
+    send(pad, up, SEVEN[0][-1])
+    assert pad.strokes == SEVEN
+    assert np.array_equal(pad.mnist, widgets.read_drawing(SEVEN, BACKEND)[0])

@@ -166,6 +166,10 @@ class DigitPad:
         self.canvas.on_mouse_move(self.mouse_move)
         self.canvas.on_mouse_up(self.mouse_up)
         self.canvas.on_mouse_out(self.mouse_up)
+        # fingers on a touch screen: each callback receives a list of (x, y), one per finger
+        self.canvas.on_touch_start(lambda touches: touches and self.mouse_down(*touches[0]))
+        self.canvas.on_touch_move(lambda touches: touches and self.mouse_move(*touches[0]))
+        self.canvas.on_touch_end(lambda touches: self.mouse_up(0, 0))
         side = w.VBox([w.HTML("<b>What the model sees</b>"), self.preview, button])
         self.widget = w.VBox([self.status, w.HBox([self.canvas, side, self.bars])])
         self.clear()
