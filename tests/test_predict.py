@@ -1,6 +1,7 @@
 """Tests of digitlab.predict and `digitlab predict`: a stand-in backend for the plumbing, one real model."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -75,7 +76,7 @@ def test_run_prints_one_line_per_file_and_exit_status(pngs, capsys):
 
 def test_cli_json_output(pngs, capsys, monkeypatch):
     files, junk, missing = pngs
-    monkeypatch.setattr(predict, "load_backend", lambda model, backend: STAND_IN)
+    monkeypatch.setattr(predict, "load_backend", lambda model, backend, log: STAND_IN)
     status = cli.main(["predict", str(files[2]), str(junk), str(missing), "--json"])
     report = json.loads(capsys.readouterr().out)
     assert status == 1 and report["model"] == "stand-in"
@@ -84,10 +85,18 @@ def test_cli_json_output(pngs, capsys, monkeypatch):
     assert good["error"] is None and bad["digit"] is None and "no such file" in gone["error"]
 
 
-def test_cli_unknown_model_fails_cleanly(pngs, capsys):
+def test_cli_unknown_model_fails_cleanly(pngs, capfd):
     files, _, _ = pngs
     assert cli.main(["predict", str(files[0]), "--model", "no_such_model"]) == 2
-    assert "unknown model 'no_such_model'" in capsys.readouterr().err
+    assert "digitlab predict: unknown model 'no_such_model'" in capfd.readouterr().err
+
+
+def test_native_logs_are_silenced_but_messages_pass(capfd):
+    with predict.native_logs_silenced() as err:
+        os.write(2, b"I0000 native chatter\n")
+        print("a message for the user", file=err)
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "a message for the user\nafter\n"
 
 
 def test_load_backend_validates_and_prefers_onnx(monkeypatch, tmp_path):

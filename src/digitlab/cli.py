@@ -24,17 +24,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Preprocess each image like MNIST, classify it and print the digit and its confidence."""
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
     from digitlab import predict
 
-    try:
-        backend = predict.load_backend(args.model, args.backend)
-    except (KeyError, ValueError) as e:
-        print(f"digitlab predict: {e.args[0] if e.args else e}", file=sys.stderr)
-        return 2
-    return predict.run(args.images, backend, as_json=args.json)
+    return predict.main(args.images, args.model, args.backend, as_json=args.json)
 
 
 def cmd_edition(args: argparse.Namespace) -> int:
