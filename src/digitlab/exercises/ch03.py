@@ -1,0 +1,124 @@
+"""Exercises of chapter 3, "A convolutional network in Keras"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitlab import data, runtime
+from digitlab.exercises.core import Exercise, Wrong, as_array, as_int, describe
+
+
+def _check_one_hot(answer) -> str:
+    array = as_array(answer, (100, 10), "a (100, 10) array of one-hot rows")
+    labels = data.load_mnist(channels="last").y_test[:100]
+    if not np.isin(array, (0, 1)).all():
+        raise Wrong("every entry of a one-hot vector is 0 or 1; yours holds other values.")
+    if not (array.sum(1) == 1).all():
+        raise Wrong("each row must hold exactly one 1, at the position of its digit.")
+    if not (array.argmax(1) == labels).all():
+        bad = int(np.flatnonzero(array.argmax(1) != labels)[0])
+        raise Wrong(f"row {bad} has its 1 at position {int(array[bad].argmax())}, but label {bad} is {labels[bad]}.")
+    return "row i has a single 1, in column y_test[i]: that is what to_categorical returns."
+
+
+def _check_stack_shape(answer) -> str:
+    if not isinstance(answer, (tuple, list)) or len(answer) != 3:
+        raise Wrong(f"expected a tuple (height, width, channels), got {describe(answer)}.")
+    height, width, channels = (as_int(v, "whole numbers (height, width, channels)") for v in answer)
+    if channels != 32:
+        raise Wrong("the channels of a convolution's output are its number of filters (the last layer's).")
+    if (height, width) == (12, 12):
+        raise Wrong("12 is the side after pooling; the last convolution has stride 2.")
+    if (height, width) == (5, 5):
+        raise Wrong("'same' padding adds a pixel on each side: use p = 1 in the formula.")
+    if (height, width) != (6, 6):
+        raise Wrong(f"{height}×{width} is not right: apply the formula layer by layer, 28 → ? → ? → ?.")
+    return "28 → 24 (5×5 valid) → 12 (pooling) → 6 (stride 2 with 'same' padding); 32 filters."
+
+
+def _keras_model(answer):
+    import keras
+
+    if not isinstance(answer, keras.Model):
+        raise Wrong(f"expected a keras.Model, got {describe(answer)}.")
+    return keras
+
+
+def _kinds(model) -> list[str]:
+    return [type(layer).__name__ for layer in model.layers]
+
+
+def _check_wider_adam(answer) -> str:
+    _keras_model(answer)
+    dense = [layer.units for layer in answer.layers if type(layer).__name__ == "Dense"]
+    filters = [layer.filters for layer in answer.layers if type(layer).__name__ == "Conv2D"]
+    if filters != [32, 64, 64]:
+        raise Wrong(f"keep the classic convolutions (32, 64, 64 filters); yours have {filters}.")
+    if dense != [128, 10]:
+        raise Wrong(f"the classifier should be Dense(128) then Dense(10); yours has Dense layers of {dense} units.")
+    optimizer = getattr(answer, "optimizer", None)
+    if optimizer is None:
+        raise Wrong("compile the model (with optimizer='adam') before training it.")
+    if type(optimizer).__name__ != "Adam":
+        raise Wrong(f"the model is compiled with {type(optimizer).__name__}, not Adam.")
+    mnist = data.load_mnist(channels="last")
+    accuracy = float((answer.predict(mnist.x_test[:1000], verbose=0).argmax(1) == mnist.y_test[:1000]).mean())
+    floor = runtime.pick(full=0.95, quick=0.70)
+    if accuracy < floor:
+        raise Wrong(f"the model classifies only {accuracy:.1%} of 1,000 test digits: train it for an epoch first.")
+    return f"{answer.count_params():,} parameters, Adam, and {accuracy:.1%} on 1,000 test digits after one epoch."
+
+
+def _check_strided(answer) -> str:
+    _keras_model(answer)
+    kinds = _kinds(answer)
+    if any("Pooling" in kind for kind in kinds):
+        raise Wrong("the model still has a pooling layer; replace each by a stride-2 Conv2D.")
+    strided = [layer for layer in answer.layers
+               if type(layer).__name__ == "Conv2D" and tuple(layer.strides) == (2, 2)]
+    if len(strided) < 2:
+        raise Wrong(f"expected two Conv2D layers with strides=2 in place of the poolings, found {len(strided)}.")
+    if tuple(answer.input_shape[1:]) != (28, 28, 1) or tuple(answer.output_shape[1:]) != (10,):
+        raise Wrong(f"the model must map (28, 28, 1) images to 10 outputs, not {answer.input_shape[1:]} "
+                    f"to {answer.output_shape[1:]}.")
+    sides = [tuple(layer.output.shape[1:]) for layer in answer.layers if type(layer).__name__ == "Conv2D"]
+    if sides[-1] != (3, 3, 64) or (13, 13, 32) not in sides or (5, 5, 64) not in sides:
+        raise Wrong(f"the feature maps should be 13×13×32 and 5×5×64 where the poolings were, and 3×3×64 at "
+                    f"the end, as in the classic network; yours are {sides}.")
+    if getattr(answer, "optimizer", None) is None:
+        raise Wrong("compile the model (optimizer, loss and metrics) so that it is ready to train.")
+    return (f"no pooling, {len(strided)} strided convolutions and {answer.count_params():,} parameters: "
+            "the downsampling is now learned.")
+
+
+one_hot = Exercise(
+    "ch03.one_hot", _check_one_hot,
+    hint="`np.eye(10)` is a 10×10 identity matrix whose row d is the one-hot vector of digit d; index "
+    "it with the labels.",
+    solution="`np.eye(10)[mnist.y_test[:100]]`: fancy indexing picks, for each label, the row of the "
+    "identity matrix with a 1 at that digit.",
+)
+
+stack_shape = Exercise(
+    "ch03.stack_shape", _check_stack_shape,
+    hint="Side = (n + 2p − k) // s + 1 at every layer: a 5×5 valid convolution (p = 0), 2×2 pooling "
+    "(k = s = 2), then a 3×3 convolution with s = 2 and p = 1. The channels are the last layer's filters.",
+    solution="28 → (28 − 5) + 1 = 24 → 24 // 2 = 12 → (12 + 2 − 3) // 2 + 1 = 6, so (6, 6, 32).",
+)
+
+wider_adam = Exercise(
+    "ch03.wider_adam", _check_wider_adam,
+    hint="`keras_models.build_cnn(dense=128, optimizer='adam')` builds and compiles it; then call "
+    "`fit` with epochs=1 and batch_size=64.",
+    solution="`model = keras_models.build_cnn(dense=128, optimizer='adam')` then "
+    "`model.fit(mnist.x_train, mnist.y_train, epochs=1, batch_size=64)`. The wider layer adds about "
+    "37,000 parameters; Adam usually gets further than RMSprop in the first epoch.",
+)
+
+strided = Exercise(
+    "ch03.strided", _check_strided,
+    hint="`Conv2D(32, (2, 2), strides=2)` turns 26×26 into 13×13, exactly like `MaxPooling2D((2, 2))`.",
+    solution="Replace the two poolings by `Conv2D(32, (2, 2), strides=2, activation='relu')` and "
+    "`Conv2D(64, (2, 2), strides=2, activation='relu')`; the shapes stay 13×13, 5×5 and 3×3, and each "
+    "replacement adds its weights (2·2·32·32 + 32 and 2·2·64·64 + 64).",
+)
