@@ -76,6 +76,7 @@ def test_each_image_gets_its_own_transform():
     (lambda: augment.random_affine(np.zeros((2, 28, 28), np.float32), generator="x"), "generator"),
     (lambda: augment.elastic(np.zeros((2, 28, 28), np.float32), sigma=0), "sigma"),
     (lambda: augment.affine(np.zeros((2, 28, 28), np.float32), angle=[1, 2, 3]), "angle"),
+    (lambda: augment.affine(np.zeros((2, 28, 28), np.float32), scale=0), "scale"),
     (lambda: augment.perturb_test_set(np.zeros((2, 28, 28), np.float32), seed=-1), "seed"),
 ])
 def test_bad_arguments_are_named(call, message):

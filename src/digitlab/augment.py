@@ -87,18 +87,17 @@ def affine_matrices(angle, shift_x, shift_y, shear, scale) -> torch.Tensor:
 
     ``angle`` in degrees (positive turns the digit anticlockwise), shifts as fractions of the width
     and height (positive moves right and down), ``shear`` as the horizontal shear factor
-    (x moves by ``shear * y``) and ``scale`` > 1 enlarges the digit. All are 1-D tensors of length n.
+    (x moves by ``shear * y``) and ``scale`` > 1 enlarges the digit (it must be positive). Each is a
+    number or a 1-D tensor of length n.
     The forward map is shift · rotate · shear · scale; ``affine_grid`` wants its inverse, because it
     asks, for every output pixel, where to read in the input.
     """
     params = [torch.as_tensor(p, dtype=torch.float32) for p in (angle, shift_x, shift_y, shear, scale)]
     angle, shift_x, shift_y, shear, scale = torch.broadcast_tensors(*[p.reshape(-1) for p in params])
-    if torch.any(scale <= 0):
-        raise ValueError("scale must be positive")
     theta = torch.deg2rad(angle)
     cos, sin = torch.cos(theta), torch.sin(theta)
-    # Forward linear part A = R · S · Z in image coordinates (x right, y down), so that a positive
-    # angle turns the picture anticlockwise as the reader sees it.
+    # The forward linear part, rotation · shear · scale, in image coordinates (x right, y down), so
+    # that a positive angle turns the picture anticlockwise as the reader sees it.
     rot = torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)
     one, zero = torch.ones_like(shear), torch.zeros_like(shear)
     shr = torch.stack([torch.stack([one, shear], -1), torch.stack([zero, one], -1)], -2)
@@ -138,6 +137,8 @@ def affine(x, angle=0.0, shift=(0.0, 0.0), shear=0.0, scale=1.0):
         if value.ndim > 1 or value.numel() not in (1, n):
             raise ValueError(f"{name} must be one number or one per image ({n}), got shape {tuple(value.shape)}")
         params[name] = value.reshape(-1).expand(n)
+    if torch.any(params["scale"] <= 0):
+        raise ValueError(f"scale must be positive, got {scale!r}")
     return restore(_warp_affine(t, affine_matrices(**params)))
 
 
