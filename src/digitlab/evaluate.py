@@ -179,7 +179,8 @@ def bootstrap_difference(y_true, pred_a, pred_b, n_resamples: int = 2000, confid
         return x.mean(axis=axis) - y.mean(axis=axis)
 
     result = bootstrap((right_a, right_b), difference, paired=True, vectorized=True, n_resamples=n_resamples,
-                       confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed))
+                       batch=200, confidence_level=confidence, method="percentile",
+                       rng=np.random.default_rng(seed))  # batch: 200 resamples in memory at a time
     low, high = result.confidence_interval
     return {"difference": float(difference(right_a, right_b)), "low": float(low), "high": float(high),
             "confidence": confidence}
