@@ -37,7 +37,7 @@ def write_notebook(path: Path, *cells: str, student: str | None = None, setup: b
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def batch(tmp_path_factory):
     """Grade the synthetic class once; return the folder, the runs, the CSV rows and the summary."""
     folder = tmp_path_factory.mktemp("submissions")
@@ -63,18 +63,29 @@ def batch(tmp_path_factory):
             "temp_left": set(Path(tempfile.gettempdir()).glob("digitlab-grade-*")) - temp_before}
 
 
+@pytest.mark.slow
+def test_a_class_batch(batch):
+    """One test for the whole batch, so that parallel workers never grade it twice."""
+    check_one_row_per_student_and_exercise(batch)
+    check_all_correct_and_all_wrong(batch)
+    check_a_crashing_cell_does_not_hide_later_checks(batch)
+    check_a_notebook_that_deletes_its_folder_harms_nothing(batch)
+    check_a_dead_kernel_and_a_malformed_file_are_reported(batch)
+    check_summary_gives_pass_rates_and_troubled_runs(batch)
+
+
 def statuses(batch, student: str) -> dict[str, str]:
     return {r["exercise"]: r["status"] for r in batch["rows"] if r["student"] == student}
 
 
-def test_one_row_per_student_and_exercise(batch):
+def check_one_row_per_student_and_exercise(batch):
     assert len(batch["rows"]) == 6 * len(EXERCISES)
     assert list(batch["rows"][0]) == list(grade.COLUMNS)
     assert sorted(batch["runs"]) == ["Alice Liddell", "bob", "carol", "erin", "frank", "gina"]
     print(json.dumps({"graded": 6, "seconds": round(batch["seconds"], 1)}))
 
 
-def test_all_correct_and_all_wrong(batch):
+def check_all_correct_and_all_wrong(batch):
     assert statuses(batch, "Alice Liddell") == dict.fromkeys(EXERCISES, "correct")
     assert batch["runs"]["Alice Liddell"].status == "ok"
     assert statuses(batch, "bob") == dict.fromkeys(EXERCISES, "wrong")
@@ -82,7 +93,7 @@ def test_all_correct_and_all_wrong(batch):
     assert "training set" in messages[0] and "got a str" in messages[1] and "all digits" in messages[2]
 
 
-def test_a_crashing_cell_does_not_hide_later_checks(batch):
+def check_a_crashing_cell_does_not_hide_later_checks(batch):
     assert statuses(batch, "carol") == {"ch00.sevens": "correct", "ch00.pixel_std": "not run",
                                         "ch00.average_three": "not run"}
     run = batch["runs"]["carol"]
@@ -90,6 +101,7 @@ def test_a_crashing_cell_does_not_hide_later_checks(batch):
     assert "ZeroDivisionError" in run.detail and "NameError" in run.detail
 
 
+@pytest.mark.slow
 def test_an_infinite_loop_is_interrupted_at_the_cell_limit(tmp_path):
     # The check after the loop is cheap (a wrong type needs no data), so a 5 s limit is safe.
     path = write_notebook(tmp_path / "dave.ipynb", "while True:\n    pass",
@@ -99,7 +111,7 @@ def test_an_infinite_loop_is_interrupted_at_the_cell_limit(tmp_path):
     assert [(e["exercise"], e["status"]) for e in run.events] == [("ch00.sevens", "wrong")]
 
 
-def test_a_notebook_that_deletes_its_folder_harms_nothing(batch):
+def check_a_notebook_that_deletes_its_folder_harms_nothing(batch):
     assert statuses(batch, "erin")["ch00.sevens"] == "correct"
     assert {p.name: p.read_bytes() for p in batch["folder"].iterdir()} == batch["before"]
     row = next(r for r in batch["rows"] if r["student"] == "erin" and r["exercise"] == "ch00.sevens")
@@ -107,7 +119,7 @@ def test_a_notebook_that_deletes_its_folder_harms_nothing(batch):
     assert batch["temp_left"] == set(), "temporary copies and logs must be removed"
 
 
-def test_a_dead_kernel_and_a_malformed_file_are_reported(batch):
+def check_a_dead_kernel_and_a_malformed_file_are_reported(batch):
     assert batch["runs"]["frank"].status == "kernel died"
     assert statuses(batch, "frank") == dict.fromkeys(EXERCISES, "not run")
     gina = batch["runs"]["gina"]
@@ -115,7 +127,7 @@ def test_a_dead_kernel_and_a_malformed_file_are_reported(batch):
     assert statuses(batch, "gina") == dict.fromkeys(EXERCISES, "not run")
 
 
-def test_summary_gives_pass_rates_and_troubled_runs(batch):
+def check_summary_gives_pass_rates_and_troubled_runs(batch):
     summary = batch["summary"]
     # sevens: alice, carol and erin pass; the other two exercises only alice
     assert "| `ch00.sevens` | 3/6 | 50% |" in summary
@@ -125,6 +137,7 @@ def test_summary_gives_pass_rates_and_troubled_runs(batch):
     assert "**gina** (`gina.ipynb`): invalid notebook" in summary
 
 
+@pytest.mark.slow
 def test_the_notebook_limit_kills_a_loop_that_ignores_interrupts(tmp_path):
     path = write_notebook(tmp_path / "stubborn.ipynb",
                           "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",

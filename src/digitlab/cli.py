@@ -41,6 +41,10 @@ def cmd_edition(args: argparse.Namespace) -> int:
         return 2
     for problem in problems:
         print(f"digitlab {args.command}: {problem}", file=sys.stderr)
+    for path in editions.chapters(args.book) if args.command == "student" else []:
+        for line in editions.authoring_problems(editions.read(path)):
+            print(f"digitlab student: warning: {path.name}: a solution line is also in the chapter, {line}",
+                  file=sys.stderr)
     counts = ", ".join(f"{row['chapter']}: {row['count']}" for row in editions.inventory(args.book))
     print(f"wrote {out} (exercises per chapter: {counts})")
     return 1 if problems else 0
@@ -61,6 +65,19 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return 2
     summary = args.summary or str(Path(args.out).with_suffix(".md"))
     print(f"graded {len(runs)} submission(s): wrote {args.out} and {summary}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Train (or load from the zoo) every model of the book and write one results file."""
+    from digitlab import bench, zoo
+
+    names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
+    unknown = sorted(set(names or ()) - set(zoo.names()))
+    if unknown:
+        print(f"digitlab bench: unknown model(s) {unknown}; the zoo knows {zoo.names()}", file=sys.stderr)
+        return 2
+    bench.run(out=args.out, names=names)
     return 0
 
 
@@ -96,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default: 120)")
     p.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default: 600)")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("bench", help="train or load every model of the book and write a results file")
+    p.add_argument("--out", default=None, help="JSON results file to write (default: print only)")
+    p.add_argument("--models", default=None, help="comma-separated zoo names (default: every model)")
+    p.set_defaults(func=cmd_bench)
 
     return parser
 
