@@ -51,16 +51,21 @@ def batch(tmp_path_factory):
     write_notebook(folder / "frank.ipynb", "import os\nos._exit(3)", SEVENS)
     (folder / "gina.ipynb").write_text('{"cells": [ this is not json', encoding="utf-8")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    temp_before = set(Path(tempfile.gettempdir()).glob("digitlab-grade-*"))
+    private_tmp = folder.parent / "tmp"  # the grader's temporary folders go here, to be counted
+    private_tmp.mkdir()
     out = folder.parent / "report" / "class.csv"
     start = time.monotonic()
-    runs = grade.grade([folder], out, cell_timeout=CELL_LIMIT, notebook_timeout=NOTEBOOK_LIMIT)
+    saved, tempfile.tempdir = tempfile.tempdir, str(private_tmp)
+    try:
+        runs = grade.grade([folder], out, cell_timeout=CELL_LIMIT, notebook_timeout=NOTEBOOK_LIMIT)
+    finally:
+        tempfile.tempdir = saved
     seconds = time.monotonic() - start
     with out.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     return {"folder": folder, "before": before, "runs": {r.student: r for r in runs}, "rows": rows,
             "summary": out.with_suffix(".md").read_text(encoding="utf-8"), "seconds": seconds,
-            "temp_left": set(Path(tempfile.gettempdir()).glob("digitlab-grade-*")) - temp_before}
+            "temp_left": list(private_tmp.iterdir())}
 
 
 @pytest.mark.slow
@@ -116,7 +121,7 @@ def check_a_notebook_that_deletes_its_folder_harms_nothing(batch):
     assert {p.name: p.read_bytes() for p in batch["folder"].iterdir()} == batch["before"]
     row = next(r for r in batch["rows"] if r["student"] == "erin" and r["exercise"] == "ch00.sevens")
     assert row["hints"] == "1" and row["solution_viewed"] == "1"
-    assert batch["temp_left"] == set(), "temporary copies and logs must be removed"
+    assert batch["temp_left"] == [], "temporary copies and logs must be removed"
 
 
 def check_a_dead_kernel_and_a_malformed_file_are_reported(batch):
