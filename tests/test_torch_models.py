@@ -50,7 +50,9 @@ def test_batches_visit_every_sample_once_per_epoch():
     x = torch.arange(103).float()[:, None]
     y = torch.arange(103) % 10
     g = torch.Generator().manual_seed(0)
-    epochs = [[xb for xb, _ in tm.batches(x, y, batch_size=10, generator=g)] for _ in range(2)]
+    loader = tm.batches(x, y, batch_size=10, generator=g)
+    assert len(loader) == 11
+    epochs = [[xb for xb, _ in loader] for _ in range(2)]  # two passes over the same object
     for parts in epochs:
         assert [len(p) for p in parts] == [10] * 10 + [3]
         assert sorted(torch.cat(parts)[:, 0].long().tolist()) == list(range(103))
@@ -62,9 +64,9 @@ def test_batches_visit_every_sample_once_per_epoch():
 
 def test_batches_reject_bad_arguments():
     with pytest.raises(ValueError, match="batch_size"):
-        next(tm.batches(torch.zeros(4, 1), torch.zeros(4), batch_size=0))
+        tm.batches(torch.zeros(4, 1), torch.zeros(4), batch_size=0)
     with pytest.raises(ValueError, match="same length"):
-        next(tm.batches(torch.zeros(4, 1), torch.zeros(3)))
+        tm.batches(torch.zeros(4, 1), torch.zeros(3))
 
 
 def test_one_training_epoch_lowers_the_loss():

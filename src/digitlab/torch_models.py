@@ -23,6 +23,7 @@ from digitlab import runtime, zoo
 LEARNING_RATE = 0.1
 BATCH_SIZE = 64
 EPOCHS = 3
+QUICK_EPOCHS = 2  # BatchNorm at this learning rate needs more than one quick epoch to settle
 
 
 # --- the chapter 4 network ------------------------------------------------------------------------
@@ -109,19 +110,38 @@ def as_labels(y) -> torch.Tensor:
     return t
 
 
+class Batches:
+    """Mini-batches of tensors already on the device; each pass over it is one epoch in a fresh order.
+
+    Like a ``DataLoader`` it has a length (batches per epoch) and can be iterated again and again,
+    but a batch is one indexing operation instead of ``batch_size`` calls to ``__getitem__``.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = BATCH_SIZE,
+                 shuffle: bool = True, generator: torch.Generator | None = None):
+        if len(x) != len(y):
+            raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.shuffle, self.generator = shuffle, generator
+
+    def __len__(self) -> int:
+        return -(-len(self.x) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.x)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        order = order.to(self.x.device)
+        for start in range(0, n, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield self.x[idx], self.y[idx]
+
+
 def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = BATCH_SIZE, shuffle: bool = True,
-            generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Mini-batches of tensors already on the device: one shuffled index per epoch, one slice per batch."""
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    n = len(x)
-    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-    order = order.to(x.device)
-    for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
-        yield x[idx], y[idx]
+            generator: torch.Generator | None = None) -> Batches:
+    """The fast path: batches sliced from a shuffled index of tensors on the device (see ``Batches``)."""
+    return Batches(x, y, batch_size, shuffle, generator)
 
 
 def _device_of(model: nn.Module) -> torch.device:
@@ -140,8 +160,7 @@ def train_epoch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: t
     total_loss = torch.zeros((), device=x.device)
     correct = torch.zeros((), dtype=torch.long, device=x.device)
     steps = batches(x, y, batch_size, shuffle=True, generator=generator)
-    for xb, yb in tqdm(steps, total=-(-len(x) // batch_size), desc=desc, disable=not progress,
-                       leave=False):
+    for xb, yb in tqdm(steps, desc=desc, disable=not progress, leave=False):
         optimizer.zero_grad(set_to_none=True)
         logits = model(xb)
         loss = loss_fn(logits, yb)
@@ -258,7 +277,8 @@ def fit(name: str) -> tuple[CNN, dict]:
         raise ValueError(f"name must be one of {sorted(SPECS)}, got {name!r}")
     runtime.seed_everything(0)
     model = CNN(**SPECS[name])
-    history = train(model, mnist_data.load_mnist(), runtime.epochs(full=EPOCHS), progress=False)
+    history = train(model, mnist_data.load_mnist(), runtime.epochs(full=EPOCHS, quick=QUICK_EPOCHS),
+                    progress=False)
     return model, facts(model, history)
 
 
