@@ -22,8 +22,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from digitlab import data
+
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / "_build" / "colab-venv"
+# Kept with the data cache, outside the checkout, so that fresh clones (CI) reuse it too.
+CACHE = data.home() / "colab-venv"
 # What Colab preinstalls that the simulated chapters need (TensorFlow is left out: they don't).
 PREINSTALLED = [
     "numpy", "matplotlib", "seaborn", "scikit-learn", "pandas", "tqdm", "pillow", "scipy",
