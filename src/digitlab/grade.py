@@ -237,7 +237,7 @@ def _first_line(error: BaseException) -> str:
 
 
 def _mentions_grade_log(nb) -> bool:
-    return any("GRADE_LOG" in editions.source(c) or "_log(" in editions.source(c)
+    return any("GRADE_LOG" in editions.source(c) or "core._log" in editions.source(c)
                for c in nb.cells if c.get("cell_type") == "code")
 
 
