@@ -299,3 +299,222 @@ for _name, _about in (("torch_cnn", "chapter 4's CNN"),
         name=_name, framework="pytorch", suffix=".pt", description=_about,
         train=lambda _name=_name: fit(_name), save=_save, load=lambda path, _name=_name: load(_name, path),
     ))
+
+
+# --- chapter 7: a stronger network, its training recipe, and an ensemble --------------------------
+class Standardize(nn.Module):
+    """Subtract the MNIST pixel mean and divide by its standard deviation, inside the network.
+
+    Keeping this step in the model means the model (and its ONNX export) takes pixels in [0, 1].
+    """
+
+    def __init__(self, mean: float = mnist_data.PIXEL_MEAN, std: float = mnist_data.PIXEL_STD):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(float(mean)))
+        self.register_buffer("std", torch.tensor(float(std)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(x - mean) / std``."""
+        return (x - self.mean) / self.std
+
+
+def conv_bn(c_in: int, c_out: int, batch_norm: bool = True) -> list[nn.Module]:
+    """A 3x3 convolution that keeps the size, BatchNorm (if asked) and ReLU."""
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=not batch_norm),
+            nn.BatchNorm2d(c_out) if batch_norm else nn.Identity(), nn.ReLU(inplace=True)]
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions whose output is added to the input: ``relu(x + f(x))`` (He et al., 2016)."""
+
+    def __init__(self, channels: int, batch_norm: bool = True):
+        super().__init__()
+        self.body = nn.Sequential(*conv_bn(channels, channels, batch_norm),
+                                  nn.Conv2d(channels, channels, 3, padding=1, bias=not batch_norm),
+                                  nn.BatchNorm2d(channels) if batch_norm else nn.Identity())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``relu(x + body(x))``."""
+        return torch.relu(x + self.body(x))
+
+
+class StrongNet(nn.Module):
+    """Chapter 7's compact CNN: three 3x3 conv stages (28, 14 and 7 pixels), a residual block, global pooling.
+
+    ``widths`` are the channels of the three stages; ``batch_norm`` and ``dropout`` (before the
+    classifier) can be switched off to measure what each brings.
+    """
+
+    def __init__(self, widths: tuple[int, int, int] = (16, 32, 64), batch_norm: bool = True,
+                 dropout: float = 0.0, residual: bool = True):
+        super().__init__()
+        if (not isinstance(widths, (tuple, list)) or len(widths) != 3
+                or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)):
+            raise ValueError(f"widths must be three positive integers, got {widths!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        a, b, c = widths
+        self.features = nn.Sequential(
+            Standardize(),
+            *conv_bn(1, a, batch_norm), nn.MaxPool2d(2),  # 28 -> 14
+            *conv_bn(a, b, batch_norm), nn.MaxPool2d(2),  # 14 -> 7
+            *conv_bn(b, c, batch_norm),
+            ResidualBlock(c, batch_norm) if residual else nn.Identity(),
+        )
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Dropout(dropout) if dropout else nn.Identity(), nn.Linear(c, 10))
+        self.config = {"widths": tuple(widths), "batch_norm": batch_norm, "dropout": dropout,
+                       "residual": residual}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits [N, 10] for pixels in [0, 1] of shape [N, 1, 28, 28]."""
+        return self.head(self.features(x))
+
+
+class Ensemble(nn.Module):
+    """Average the probabilities of several models; returns the log of that average (so argmax works)."""
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        if not members or not all(isinstance(m, nn.Module) for m in members):
+            raise ValueError("members must be a non-empty list of torch.nn.Module")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Log of the mean softmax of the members, shape [N, 10]."""
+        probs = torch.stack([torch.softmax(m(x), 1) for m in self.members]).mean(0)
+        return torch.log(probs.clamp_min(1e-12))
+
+
+SCHEDULES = ("constant", "onecycle", "cosine")
+
+
+def make_schedule(optimizer: torch.optim.Optimizer, schedule: str, lr: float, total_steps: int):
+    """A per-step learning-rate scheduler: ``constant``, ``onecycle`` (warm up, then anneal) or ``cosine``."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps,
+                                                   pct_start=0.25)
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+
+
+def train_strong(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, lr: float = 3e-3,
+                 weight_decay: float = 5e-4, batch_size: int = 128, schedule: str = "onecycle",
+                 augment: bool = True, label_smoothing: float = 0.1, seed: int = 0,
+                 device: torch.device | str | None = None, test_every_epoch: bool = True,
+                 verbose: bool = True) -> dict[str, list[float]]:
+    """Chapter 7's recipe: AdamW, a per-step schedule, label smoothing and on-device augmentation.
+
+    It reuses chapter 4's ``batches`` and ``evaluate``. Returns the history of ``train`` plus the
+    learning rate of every step (``lr``); with ``test_every_epoch=False`` only the last epoch is tested.
+    """
+    from digitlab import augment as aug
+
+    if not isinstance(data, mnist_data.MNIST):
+        raise TypeError(f"data must be a digitlab.data.MNIST (from data.load_mnist()), got {type(data).__name__}")
+    runtime._check_positive_int("epochs", epochs)
+    device = runtime.device() if device is None else torch.device(device)
+    model.to(device).to(memory_format=torch.channels_last)  # faster convolutions on CPUs
+    x, y = as_images(data.x_train).to(device), as_labels(data.y_train).to(device)
+    steps = -(-len(x) // batch_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = make_schedule(optimizer, schedule, lr, epochs * steps)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    generator = torch.Generator().manual_seed(seed)
+    history: dict[str, list[float]] = {k: [] for k in
+                                       ("loss", "accuracy", "test_loss", "test_accuracy", "seconds", "lr")}
+    for epoch in range(1, epochs + 1):
+        model.train()
+        start, total, correct = time.perf_counter(), torch.zeros(()), torch.zeros((), dtype=torch.long)
+        for xb, yb in batches(x, y, batch_size, shuffle=True, generator=generator):
+            if augment:
+                xb = aug.random_affine(xb, generator=generator)
+            logits = model(xb.contiguous(memory_format=torch.channels_last))
+            loss = loss_fn(logits, yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            history["lr"].append(scheduler.get_last_lr()[0])
+            scheduler.step()
+            total += loss.detach().cpu() * len(yb)
+            correct += (logits.argmax(1) == yb).sum().cpu()
+        history["seconds"].append(time.perf_counter() - start)
+        history["loss"].append(total.item() / len(x))
+        history["accuracy"].append(correct.item() / len(x))
+        tested = test_every_epoch or epoch == epochs
+        test_loss, test_acc = evaluate(model, data.x_test, data.y_test) if tested else (float("nan"),) * 2
+        history["test_loss"].append(test_loss)
+        history["test_accuracy"].append(test_acc)
+        if verbose:
+            print(f"epoch {epoch}/{epochs}: loss {history['loss'][-1]:.4f}, "
+                  f"accuracy {history['accuracy'][-1]:.4f}, test accuracy {test_acc:.4f} "
+                  f"({history['seconds'][-1]:.1f} s)", flush=True)
+    model.eval()
+    return history
+
+
+# The strong model and the members of the ensemble: same network and recipe, different seeds.
+STRONG_EPOCHS = 8
+ENSEMBLE_SEEDS = (0, 1, 2)
+
+
+def strong_member(seed: int) -> str:
+    """Zoo name of the ensemble member trained with ``seed`` (seed 0 is ``torch_strong`` itself)."""
+    return "torch_strong" if seed == 0 else f"torch_strong_s{seed}"
+
+
+def fit_strong(seed: int = 0) -> tuple[StrongNet, dict]:
+    """Train chapter 7's strong network with ``seed`` on all of MNIST; return it with its card."""
+    runtime.seed_everything(seed)
+    model = StrongNet()
+    history = train_strong(model, mnist_data.load_mnist(), runtime.epochs(full=STRONG_EPOCHS),
+                           seed=seed, test_every_epoch=False, verbose=False)
+    card = facts(model, history, batch_size=128)
+    card.pop("seconds_to_99", None)  # tested only after the last epoch
+    return model, dict(card, seed=seed, loss=[round(v, 4) for v in history["loss"]],
+                       recipe="AdamW, one-cycle, label smoothing, random affine augmentation")
+
+
+def load_strong(path) -> StrongNet:
+    """A ``StrongNet`` with the weights saved at ``path``, on the best device, in eval mode."""
+    model = StrongNet()
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.to(runtime.device()).eval()
+
+
+def fit_ensemble() -> tuple[Ensemble, dict]:
+    """The ensemble of the strong members (each from the zoo, trained there if needed), tested."""
+    members = [zoo.get(strong_member(s), verbose=False) for s in ENSEMBLE_SEEDS]
+    cards = [zoo.card(strong_member(s)) for s in ENSEMBLE_SEEDS]
+    ensemble = Ensemble(members).eval()
+    data = mnist_data.load_mnist()
+    _, accuracy = evaluate(ensemble, data.x_test, data.y_test)
+    return ensemble, {
+        "test_accuracy": accuracy, "members": [c["name"] for c in cards],
+        "epochs": sum(c["epochs"] for c in cards), "params": count_params(ensemble),
+        "seconds_per_epoch": round(float(np.mean([c["seconds_per_epoch"] for c in cards])), 2),
+        "member_train_seconds": round(sum(c.get("train_seconds", 0) for c in cards), 2),
+    }
+
+
+def load_ensemble(path) -> Ensemble:
+    """The ensemble of strong members with the weights saved at ``path``."""
+    model = Ensemble([StrongNet() for _ in ENSEMBLE_SEEDS])
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.to(runtime.device()).eval()
+
+
+for _seed in ENSEMBLE_SEEDS:
+    zoo.register(zoo.Recipe(
+        name=strong_member(_seed), framework="pytorch", suffix=".pt",
+        description=f"chapter 7's strong CNN (seed {_seed})" if _seed else "chapter 7's strong CNN",
+        train=lambda _seed=_seed: fit_strong(_seed), save=_save, load=load_strong,
+    ))
+zoo.register(zoo.Recipe(
+    name="torch_ensemble", framework="pytorch", suffix=".pt",
+    description=f"chapter 7's ensemble of {len(ENSEMBLE_SEEDS)} strong CNNs",
+    train=fit_ensemble, save=_save, load=load_ensemble,
+))

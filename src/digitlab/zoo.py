@@ -30,6 +30,10 @@ PROVIDERS: dict[str, str] = {
     "keras_cnn": "digitlab.keras_models",
     "torch_cnn": "digitlab.torch_models",
     "torch_cnn_bn": "digitlab.torch_models",
+    "torch_strong": "digitlab.torch_models",
+    "torch_strong_s1": "digitlab.torch_models",
+    "torch_strong_s2": "digitlab.torch_models",
+    "torch_ensemble": "digitlab.torch_models",
 }
 
 

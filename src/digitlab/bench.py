@@ -1,0 +1,162 @@
+"""One measured comparison of every model of the book: what ``digitlab bench`` and the results page show.
+
+``collect`` makes sure each model of ``digitlab.zoo`` is trained (loading nothing it does not need:
+a cached model's card already holds its measurements) and returns one row per model. ``write``
+saves the rows with the machine and library versions as JSON; ``table`` and ``plot`` render them.
+The numbers all come from the zoo cards, so a full build and ``make bench`` share each training run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from digitlab import runtime, zoo
+
+COLUMNS = ("name", "framework", "params", "epochs", "seconds_per_epoch", "train_seconds",
+           "test_accuracy", "device")
+LIBRARIES = ("numpy", "tensorflow", "keras", "torch", "onnxruntime", "scikit-learn")
+
+
+def ensure(name: str, verbose: bool = True) -> dict:
+    """The card of zoo model ``name``, training (and caching) the model first if it never was."""
+    if name not in zoo.names():
+        raise ValueError(f"name must be a zoo model, one of {zoo.names()}; got {name!r}")
+    card = zoo.card(name)
+    if card is None or not zoo.model_path(name).exists():
+        zoo.get(name, verbose=verbose)
+        card = zoo.card(name)
+    if card is None:
+        raise RuntimeError(f"zoo model {name!r} was trained but left no card at {zoo.card_path(name)}")
+    return card
+
+
+def row(card: dict) -> dict:
+    """The results row of one zoo card: the common columns (missing facts are None) plus versions."""
+    if not isinstance(card, dict) or "name" not in card:
+        raise ValueError(f"card must be a zoo card (a dict with a 'name'), got {type(card).__name__}")
+    out = {column: card.get(column) for column in COLUMNS}
+    out["description"] = _description(card["name"])
+    out["mode"] = card.get("mode")
+    out["versions"] = {k: v for k, v in (card.get("env") or {}).items() if v}
+    return out
+
+
+def _description(name: str) -> str:
+    try:
+        return zoo.recipe(name).description
+    except Exception:  # a provider that cannot be imported here (no TensorFlow, say)
+        return ""
+
+
+def collect(names: Iterable[str] | None = None, verbose: bool = True) -> list[dict]:
+    """One row per zoo model (all of them unless ``names``), trained now only where no card exists."""
+    names = zoo.names() if names is None else list(names)
+    if isinstance(names, str) or not names:
+        raise ValueError(f"names must be a non-empty list of zoo model names, got {names!r}")
+    rows = []
+    for name in names:
+        start = time.perf_counter()
+        card = ensure(name, verbose=verbose)
+        if verbose:
+            print(f"bench: {name:16s} test accuracy {card.get('test_accuracy', float('nan')):.4f}"
+                  f"  ({time.perf_counter() - start:.1f} s)", flush=True)
+        rows.append(row(card))
+    return rows
+
+
+def machine() -> dict:
+    """Where the numbers were measured: platform, CPU, cores, accelerator, library versions."""
+    return {
+        "platform": platform.platform(terse=True),
+        "processor": _cpu_name(),
+        "cpu_cores": os.cpu_count(),
+        "device": runtime.accelerator(),
+        "python": platform.python_version(),
+        "versions": {name: runtime._version(name) for name in LIBRARIES if runtime._version(name)},
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def write(rows: list[dict], path: str | Path) -> Path:
+    """Save ``rows`` with the machine description as JSON at ``path`` (written atomically)."""
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError("rows must be a list of dicts from bench.collect()")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "mode": zoo.mode(),
+              "machine": machine(), "models": rows}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2, default=str))
+    os.replace(tmp, path)
+    return path
+
+
+def read(path: str | Path) -> dict:
+    """A results file written by ``write`` (``make bench``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"path must be a results file written by `digitlab bench`, got {str(path)!r}")
+    report = json.loads(path.read_text())
+    if "models" not in report:
+        raise ValueError(f"{path} is not a results file: it has no 'models' list")
+    return report
+
+
+def table(rows: list[dict]):
+    """The rows as a pandas DataFrame, best test accuracy first, with readable column names."""
+    import pandas as pd
+
+    if not rows:
+        raise ValueError("rows is empty: nothing to tabulate")
+    frame = pd.DataFrame([{k: r.get(k) for k in COLUMNS} for r in rows])
+    frame = frame.sort_values("test_accuracy", ascending=False, na_position="last")
+    frame["test_error_%"] = (100 * (1 - frame["test_accuracy"])).round(2)
+    return frame.rename(columns={"seconds_per_epoch": "s/epoch", "train_seconds": "train s",
+                                 "test_accuracy": "test accuracy"}).reset_index(drop=True)
+
+
+def plot(rows: list[dict]):
+    """Test error (log scale) against training time, one labelled point per model, coloured by framework."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    frame = table(rows).dropna(subset=["test accuracy"])
+    frame["train s"] = frame["train s"].fillna(0).clip(lower=0.1)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sns.scatterplot(data=frame, x="train s", y="test_error_%", hue="framework", s=80, ax=ax)
+    for _, r in frame.iterrows():
+        ax.annotate(r["name"], (r["train s"], r["test_error_%"]), textcoords="offset points",
+                    xytext=(5, 4), fontsize=8)
+    ax.set(xscale="log", yscale="log", xlabel="training time (s, log scale)",
+           ylabel="test error (%, log scale)", title="Every model of the book: error against training time")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def run(out: str | Path | None = None, names: Iterable[str] | None = None, verbose: bool = True) -> list[dict]:
+    """Collect every model's row, print the table and, if ``out`` is given, write the JSON file."""
+    start = time.perf_counter()
+    rows = collect(names, verbose=verbose)
+    if verbose:
+        print(table(rows).to_string(index=False))
+        print(f"bench: {len(rows)} models in {time.perf_counter() - start:.1f} s ({zoo.mode()} mode)")
+    if out is not None:
+        path = write(rows, out)
+        if verbose:
+            print(f"bench: wrote {path}")
+    return rows
