@@ -73,6 +73,11 @@ student: $(STAMP)  ## the student edition in _build/student (solutions replaced 
 answers: $(STAMP)  ## the answer key in _build/answers (solutions shown, plus ANSWERS.md)
 	$(BIN)/digitlab answers --out _build/answers
 
+# Every model of the book in full mode, trained once (or loaded from the zoo cache that `make book`
+# fills), measured in one results file; book/results.ipynb renders the same numbers.
+bench: data  ## train or load every model (full mode) and write _build/results/results.json
+	env -u DIGITLAB_QUICK $(BIN)/digitlab bench --out _build/results/results.json
+
 lint: $(STAMP)  ## ruff over the package, tests and notebooks
 	$(BIN)/ruff check src tests book
 

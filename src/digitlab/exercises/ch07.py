@@ -1,0 +1,133 @@
+"""Exercises of chapter 7, "Going further": sparsity, soft voting and int8 quantisation by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitlab.exercises.core import Exercise, Wrong, as_array, as_callable, as_number, call, close
+
+
+# --- 1. how sparse is a pruned model? ----------------------------------------------------------------
+def _pruned_models():
+    """Small networks with a known fraction of zero weights (and a bias that must not be counted)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    cases = []
+    for amount in (0.0, 0.3, 0.75):
+        model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))
+        weights = [model[0].weight, model[3].weight]
+        with torch.no_grad():
+            for w in weights:
+                w.add_(torch.sign(w) * 1e-3)  # no weight is zero by chance
+            flat = torch.cat([w.abs().flatten() for w in weights])
+            k = int(amount * flat.numel())
+            if k:
+                threshold = flat.kthvalue(k).values
+                for w in weights:
+                    w[w.abs() <= threshold] = 0.0
+            model[3].bias.zero_()  # zero biases: counting them would be wrong
+        total = sum(w.numel() for w in weights)
+        cases.append((model, sum(int((w == 0).sum()) for w in weights) / total))
+    return cases
+
+
+def _check_zero_fraction(answer) -> str:
+    fn = as_callable(answer, "a function zero_fraction(model) returning a number")
+    for model, expected in _pruned_models():
+        value = as_number(call(fn, model), "a number between 0 and 1 (the fraction of zero weights)")
+        if value > 1:
+            raise Wrong(f"{value:.4g} is above 1: return a fraction, not a count or a percentage.")
+        if abs(value - expected) > 1e-6:
+            zeros_with_bias = expected * sum(p.numel() for n, p in model.named_parameters() if "weight" in n)
+            everything = sum(p.numel() for p in model.parameters())
+            if abs(value - (zeros_with_bias + 10) / everything) < 1e-6:
+                raise Wrong("count only the weights of Conv2d and Linear layers, not the biases.")
+            raise Wrong(f"for a model whose true sparsity is {expected:.3f} your function returned {value:.4g}.")
+    return "your function measures sparsity exactly like compress.sparsity."
+
+
+zero_fraction = Exercise(
+    "ch07.zero_fraction", _check_zero_fraction,
+    hint="Loop over `model.modules()`, keep the `nn.Conv2d` and `nn.Linear` ones, and compare "
+    "`module.weight == 0`; divide the zeros by the number of weights.",
+    solution="Sum `(m.weight == 0).sum()` and `m.weight.numel()` over the Conv2d and Linear modules, "
+    "then divide. Biases are left out: pruning acts on weights only.",
+)
+
+
+# --- 2. soft voting ---------------------------------------------------------------------------------
+def _member_probs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities (members, n, 10) where soft and hard voting disagree on some images."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(3, 200, 10)) * 2
+    # one confident member against two lukewarm ones: soft voting follows the confident one
+    logits[0, :50, 3] += 8
+    logits[1:, :50, 5] += 1.5
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    return probs / probs.sum(-1, keepdims=True), logits
+
+
+def _hard_vote(probs: np.ndarray) -> np.ndarray:
+    votes = probs.argmax(-1)
+    return np.array([np.bincount(v, minlength=10).argmax() for v in votes.T])
+
+
+def _check_soft_vote(answer) -> str:
+    fn = as_callable(answer, "a function soft_vote(probs) returning predicted digits")
+    for seed in (0, 1):
+        probs, _ = _member_probs(seed)
+        out = as_array(call(fn, probs.copy()), (probs.shape[1],),
+                       "an array of one predicted digit per image")
+        expected = probs.mean(0).argmax(-1)
+        if np.array_equal(out, expected):
+            continue
+        if np.array_equal(out, _hard_vote(probs)):
+            raise Wrong("that is hard (majority) voting: average the probabilities first, then take the argmax.")
+        if np.array_equal(out, probs.argmax(-1)[0]):
+            raise Wrong("those are the first member's predictions: average over all members (axis 0).")
+        raise Wrong(f"{int((out != expected).sum())} of {len(expected)} predictions differ from "
+                    "the argmax of the mean probabilities.")
+    return "averaging probabilities lets a confident member outvote two unsure ones."
+
+
+soft_vote = Exercise(
+    "ch07.soft_vote", _check_soft_vote,
+    hint="`probs` has shape (members, images, 10): average over axis 0, then `argmax` over the last axis.",
+    solution="`probs.mean(axis=0).argmax(axis=1)`. Averaging probabilities (soft voting) keeps how sure "
+    "each member is; counting votes (hard voting) throws that away.",
+)
+
+
+# --- 3. int8 quantisation by hand --------------------------------------------------------------------
+def _check_quantize(answer) -> str:
+    fn = as_callable(answer, "a function quantize(w) returning (q, scale)")
+    rng = np.random.default_rng(0)
+    for w in (rng.normal(scale=0.05, size=(64, 32)).astype(np.float32),
+              np.array([-1.0, -0.5, 0.0, 0.25, 2.0], np.float32)):
+        result = call(fn, w.copy())
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise Wrong("return a pair (q, scale): the int8 array and the float scale.")
+        q = as_array(result[0], w.shape, "q, an int8 array of the same shape as w")
+        scale = as_number(result[1], "scale, a positive number")
+        if q.dtype != np.int8:
+            raise Wrong(f"q has dtype {q.dtype}; convert it with `.astype(np.int8)` after rounding and clipping.")
+        expected_scale = float(np.abs(w).max()) / 127
+        close(scale, expected_scale, rtol=1e-4, what="scale")
+        expected_q = np.clip(np.round(w / expected_scale), -127, 127).astype(np.int8)
+        off = np.abs(q.astype(int) - expected_q.astype(int))
+        if off.max() > 1:
+            raise Wrong("some q values are far from round(w / scale): divide by the scale, then round.")
+        if np.abs(q.astype(np.float32) * scale - w).max() > 0.5001 * expected_scale + 1e-7:
+            raise Wrong("q * scale is more than half a step away from w somewhere: round, do not truncate.")
+    return "q * scale recovers every weight to within half a step, in a quarter of the bytes."
+
+
+quantize = Exercise(
+    "ch07.quantize", _check_quantize,
+    hint="`scale = np.abs(w).max() / 127`; then `np.round(w / scale)`, clip to [-127, 127], `.astype(np.int8)`.",
+    solution="Symmetric per-tensor quantisation: `scale = |w|.max() / 127`, "
+    "`q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)`. ONNX Runtime does the same per "
+    "output channel for weights, and picks activation scales from calibration images.",
+)
