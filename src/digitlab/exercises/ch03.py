@@ -9,7 +9,7 @@ from digitlab.exercises.core import Exercise, Wrong, as_array, as_int, describe
 
 
 def _check_one_hot(answer) -> str:
-    array = as_array(answer, (100, 10), "a (100, 10) array of one-hot rows")
+    array = as_array(answer, (100, 10), "an array of one-hot rows")
     labels = data.load_mnist(channels="last").y_test[:100]
     if not np.isin(array, (0, 1)).all():
         raise Wrong("every entry of a one-hot vector is 0 or 1; yours holds other values.")
