@@ -35,15 +35,26 @@ def ensure(name: str, verbose: bool = True) -> dict:
     return card
 
 
-def row(card: dict) -> dict:
-    """The results row of one zoo card: the common columns (missing facts are None) plus versions."""
-    if not isinstance(card, dict) or "name" not in card:
-        raise ValueError(f"card must be a zoo card (a dict with a 'name'), got {type(card).__name__}")
+def row(name: str, card: dict) -> dict:
+    """The results row of zoo model ``name`` from its card: the common columns (missing facts are None) plus versions."""
+    if not isinstance(card, dict):
+        raise ValueError(f"card must be a zoo card (a dict), got {type(card).__name__}")
     out = {column: card.get(column) for column in COLUMNS}
-    out["description"] = _description(card["name"])
+    out["name"] = name
+    out["framework"] = out["framework"] or _framework(name)
+    if out["train_seconds"] is None and out["epochs"] and out["seconds_per_epoch"]:
+        out["train_seconds"] = round(out["epochs"] * out["seconds_per_epoch"], 2)  # trained by a chapter
+    out["description"] = _description(name)
     out["mode"] = card.get("mode")
     out["versions"] = {k: v for k, v in (card.get("env") or {}).items() if v}
     return out
+
+
+def _framework(name: str) -> str | None:
+    try:
+        return zoo.recipe(name).framework
+    except Exception:  # a provider that cannot be imported here
+        return None
 
 
 def _description(name: str) -> str:
@@ -65,7 +76,7 @@ def collect(names: Iterable[str] | None = None, verbose: bool = True) -> list[di
         if verbose:
             print(f"bench: {name:16s} test accuracy {card.get('test_accuracy', float('nan')):.4f}"
                   f"  ({time.perf_counter() - start:.1f} s)", flush=True)
-        rows.append(row(card))
+        rows.append(row(name, card))
     return rows
 
 
@@ -91,14 +102,20 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def compression(name: str = "torch_strong") -> list[dict] | None:
+    """Chapter 7's compression table of ``name`` (fp32, pruned, int8 under ONNX Runtime), or None before it ran."""
+    path = zoo.folder() / f"{name}.compression.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def write(rows: list[dict], path: str | Path) -> Path:
-    """Save ``rows`` with the machine description as JSON at ``path`` (written atomically)."""
+    """Save ``rows``, the machine and chapter 7's compression table (if any) as JSON at ``path``, atomically."""
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ValueError("rows must be a list of dicts from bench.collect()")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     report = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "mode": zoo.mode(),
-              "machine": machine(), "models": rows}
+              "machine": machine(), "models": rows, "compression": compression()}
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=2, default=str))
     os.replace(tmp, path)
@@ -155,6 +172,14 @@ def run(out: str | Path | None = None, names: Iterable[str] | None = None, verbo
     if verbose:
         print(table(rows).to_string(index=False))
         print(f"bench: {len(rows)} models in {time.perf_counter() - start:.1f} s ({zoo.mode()} mode)")
+        compressed = compression()
+        if compressed:
+            import pandas as pd
+
+            print("chapter 7's compression of torch_strong (ONNX Runtime, this CPU):")
+            print(pd.DataFrame(compressed).to_string(index=False))
+        else:
+            print("bench: no compression table yet (chapter 7 writes it)")
     if out is not None:
         path = write(rows, out)
         if verbose:

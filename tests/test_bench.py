@@ -1,0 +1,101 @@
+"""Tests for digitlab.bench and `digitlab bench`: one row per zoo model, trained once, written as JSON."""
+
+import json
+
+import pytest
+
+from digitlab import bench, cli, zoo
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    """A zoo recipe that 'trains' instantly and counts how often it was trained."""
+    monkeypatch.setenv("DIGITLAB_HOME", str(tmp_path))
+    monkeypatch.setattr(zoo, "_LOADED", {})
+    calls = []
+
+    def train():
+        calls.append(1)
+        return {"weights": [1, 2]}, {"test_accuracy": 0.9 + 0.01 * len(calls), "epochs": 2,
+                                     "seconds_per_epoch": 1.5, "params": 2}
+
+    for name, framework in (("fake_a", "pytorch"), ("fake_b", "keras")):
+        monkeypatch.setitem(zoo._RECIPES, name, zoo.Recipe(
+            name=name, framework=framework, train=train, suffix=".json", description=f"{name} model",
+            save=lambda model, path: path.write_text(json.dumps(model)),
+            load=lambda path: json.loads(path.read_text())))
+    return calls
+
+
+def test_collect_trains_each_missing_model_once_then_reads_cards(fake):
+    rows = bench.collect(["fake_a", "fake_b"], verbose=False)
+    assert len(fake) == 2
+    assert [r["name"] for r in rows] == ["fake_a", "fake_b"]
+    assert rows[0]["framework"] == "pytorch" and rows[1]["framework"] == "keras"
+    assert set(bench.COLUMNS) <= set(rows[0])
+    assert rows[0]["description"] == "fake_a model"
+    assert rows[0]["versions"]["numpy"]
+    again = bench.collect(["fake_a", "fake_b"], verbose=False)
+    assert len(fake) == 2  # nothing trained twice
+    assert again[0]["test_accuracy"] == rows[0]["test_accuracy"]
+
+
+def test_row_fills_what_a_chapter_saved_without_get(fake):
+    zoo.save("fake_a", {"w": 1}, {"test_accuracy": 0.95, "epochs": 3, "seconds_per_epoch": 2.0})
+    r = bench.row("fake_a", zoo.card("fake_a"))
+    assert r["framework"] == "pytorch" and r["device"] and r["train_seconds"] == 6.0
+    with pytest.raises(ValueError, match="card"):
+        bench.row("fake_a", None)
+
+
+def test_collect_rejects_unknown_or_empty_names(fake):
+    with pytest.raises(ValueError, match="zoo model"):
+        bench.collect(["no_such_model"], verbose=False)
+    with pytest.raises(ValueError, match="names"):
+        bench.collect([], verbose=False)
+
+
+def test_write_and_read_round_trip(fake, tmp_path):
+    rows = bench.collect(["fake_a", "fake_b"], verbose=False)
+    path = bench.write(rows, tmp_path / "out" / "results.json")
+    report = bench.read(path)
+    assert report["models"] == json.loads(json.dumps(rows))
+    assert report["mode"] == zoo.mode()
+    assert report["machine"]["cpu_cores"] >= 1 and "numpy" in report["machine"]["versions"]
+    assert report["compression"] is None
+    with pytest.raises(ValueError, match="results file"):
+        bench.read(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match="models"):
+        bench.read(tmp_path / "bad.json")
+
+
+def test_compression_table_is_read_when_chapter_7_wrote_it(fake):
+    table = [{"variant": "fp32", "test_accuracy": 0.99}]
+    zoo.folder().mkdir(parents=True, exist_ok=True)
+    (zoo.folder() / "torch_strong.compression.json").write_text(json.dumps(table))
+    assert bench.compression() == table
+
+
+def test_table_sorts_by_accuracy_and_plot_draws_every_model(fake):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rows = bench.collect(["fake_a", "fake_b"], verbose=False)
+    frame = bench.table(rows)
+    assert list(frame["name"]) == ["fake_b", "fake_a"]  # fake_b trained second: higher accuracy
+    assert frame["test_error_%"].iloc[0] == pytest.approx(100 * (1 - frame["test accuracy"].iloc[0]), abs=0.01)
+    fig = bench.plot(rows)
+    assert len(fig.axes[0].texts) == 2
+    with pytest.raises(ValueError, match="empty"):
+        bench.table([])
+
+
+def test_cli_bench_writes_the_results_file(fake, tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert cli.main(["bench", "--models", "fake_a,fake_b", "--out", str(out)]) == 0
+    assert [m["name"] for m in bench.read(out)["models"]] == ["fake_a", "fake_b"]
+    printed = capsys.readouterr().out
+    assert "fake_a" in printed and "wrote" in printed
+    assert cli.main(["bench", "--models", "nope"]) == 2
+    assert "unknown model" in capsys.readouterr().err
