@@ -130,8 +130,15 @@ def get(name: str, retrain: bool = False, verbose: bool = True) -> Any:
 
 
 def save(name: str, model: Any, facts: dict) -> Path:
-    """Save ``model`` and its card atomically (temporary file, then rename)."""
+    """Save ``model`` and its card atomically (temporary file, then rename).
+
+    The card always says which model, framework, mode, device and library versions it describes
+    (what ``digitlab bench`` reports), whether ``get`` trained the model or a chapter did.
+    """
     r = recipe(name)
+    facts = {"name": name, "framework": r.framework, "mode": mode(),
+             "env": {k: runtime._version(k) for k in ("numpy", "tensorflow", "keras", "torch")},
+             "device": runtime.accelerator(), "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **facts}
     path = model_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=r.suffix)
