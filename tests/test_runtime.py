@@ -97,3 +97,22 @@ def test_import_digitlab_does_not_import_frameworks():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, f"importing digitlab imported {done.stdout.strip()} {done.stderr[-500:]}"
+
+
+def test_glue_works_with_and_without_myst_nb(monkeypatch, capsys):
+    import builtins
+
+    runtime.glue("answer", 42)  # with myst_nb: stored for the book, nothing shown
+    real_import = builtins.__import__
+
+    def no_myst(name, *args, **kwargs):
+        if name.startswith("myst_nb"):
+            raise ImportError("No module named 'myst_nb'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_myst)
+    runtime.glue("answer", 42)  # as in Colab: silently skipped
+    runtime.glue("answer", "shown", display=True)
+    assert "shown" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="identifier"):
+        runtime.glue("not valid", 1)

@@ -63,6 +63,25 @@ def _check_positive_int(name: str, value) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
+def glue(name: str, value, display: bool = False) -> None:
+    """Publish ``value`` to the book's prose as ``{glue:text}`name```; a no-op outside the book build.
+
+    MyST-NB (``myst_nb.glue``) exists where the book is built but not in Colab, so chapters call this
+    instead: in Colab the value is simply shown (when ``display``) or skipped.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"name must be a valid identifier, got {name!r}")
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    myst_glue(name, value, display=display)
+
+
 def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
     """Seed Python, NumPy and, if already imported, TensorFlow and PyTorch; return the seed.
 
