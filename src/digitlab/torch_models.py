@@ -457,7 +457,7 @@ def train_strong(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, lr: f
 
 
 # The strong model and the members of the ensemble: same network and recipe, different seeds.
-STRONG_EPOCHS = 8
+STRONG_EPOCHS = 12
 ENSEMBLE_SEEDS = (0, 1, 2)
 
 
@@ -471,7 +471,7 @@ def fit_strong(seed: int = 0) -> tuple[StrongNet, dict]:
     runtime.seed_everything(seed)
     model = StrongNet()
     history = train_strong(model, mnist_data.load_mnist(), runtime.epochs(full=STRONG_EPOCHS),
-                           seed=seed, test_every_epoch=False, verbose=False)
+                           seed=seed, test_every_epoch=False)
     card = facts(model, history, batch_size=128)
     card.pop("seconds_to_99", None)  # tested only after the last epoch
     return model, dict(card, seed=seed, loss=[round(v, 4) for v in history["loss"]],
