@@ -136,3 +136,12 @@ def test_torch_predictor_leaves_the_model_where_it_was():
     fn = compress.torch_predictor(model)
     out = fn(np.zeros((2, 1, 28, 28), np.float32))
     assert out.shape == (2, 10)
+
+
+def test_finding_an_export_does_not_import_pytorch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from digitlab import compress; compress.find_onnx('torch_strong'); "
+            "assert 'torch' not in sys.modules, 'compress imported torch'")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,7 +11,8 @@ Exported files live beside the zoo's models (``zoo.folder()``): ``<name>.onnx`` 
 ``<name>.int8.onnx``, each with a JSON side file that says how to feed it. ``find_onnx`` is what
 ``digitlab predict`` asks for. The exported networks take pixels in [0, 1], shape (n, 1, 28, 28).
 
-Importing this module imports PyTorch; ONNX Runtime is imported when first needed.
+Importing this module is cheap: PyTorch and ONNX Runtime are imported by the functions that need
+them, so ``digitlab predict`` can ask ``find_onnx`` without loading PyTorch.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn.utils import prune
 
 from digitlab import zoo
+
+if TYPE_CHECKING:
+    from torch import nn
 
 VARIANTS = ("fp32", "int8")
 
@@ -39,13 +41,17 @@ VARIANTS = ("fp32", "int8")
 # --- pruning --------------------------------------------------------------------------------------
 def _weights(model: nn.Module) -> list[tuple[nn.Module, str]]:
     """The (module, "weight") pairs of every convolution and linear layer: what pruning acts on."""
+    from torch import nn
+
     return [(m, "weight") for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
 def prune_model(model: nn.Module, amount: float) -> nn.Module:
     """A copy of ``model`` whose ``amount`` fraction of smallest conv/linear weights (over all layers) are zero."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    import torch
+    from torch.nn.utils import prune
+
+    _check_module(model)
     if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount < 1:
         raise ValueError(f"amount must be a fraction in [0, 1), got {amount!r}")
     pruned = copy.deepcopy(model).to(memory_format=torch.contiguous_format)  # prune flattens weights
@@ -60,11 +66,17 @@ def prune_model(model: nn.Module, amount: float) -> nn.Module:
 
 def sparsity(model: nn.Module) -> float:
     """Fraction of conv/linear weights of ``model`` that are exactly zero."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_module(model)
     weights = [m.weight.detach() for m, _ in _weights(model)]
     total = sum(w.numel() for w in weights)
     return sum(int((w == 0).sum()) for w in weights) / total if total else 0.0
+
+
+def _check_module(model) -> None:
+    from torch import nn
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
 
 
 # --- ONNX export ------------------------------------------------------------------------------------
@@ -83,8 +95,9 @@ def _side_file(path: Path) -> Path:
 
 def export_onnx(model: nn.Module, path: str | Path, opset: int = 18) -> Path:
     """Export ``model`` (pixels in [0, 1], shape (n, 1, 28, 28)) to an ONNX file with a free batch size."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    import torch
+
+    _check_module(model)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = copy.deepcopy(model).cpu().eval().to(memory_format=torch.contiguous_format)
@@ -233,6 +246,9 @@ def throughput(predict: Callable[[np.ndarray], object], images: np.ndarray, batc
 
 def torch_predictor(model: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
     """A function from float images (n, 1, 28, 28) to logits, running ``model`` on the CPU without autograd."""
+    import torch
+
+    _check_module(model)
     model = copy.deepcopy(model).cpu().eval()
 
     @torch.inference_mode()
