@@ -61,6 +61,16 @@ def test_same_seed_same_batch_and_other_seed_differs(batch):
     assert not torch.equal(p1, batch)
 
 
+def test_probability_p_leaves_the_other_images_alone(batch):
+    none = augment.random_affine(batch, p=0.0, generator=2)
+    torch.testing.assert_close(none, batch, atol=1e-5, rtol=0)
+    big = torch.rand(400, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    half = augment.random_affine(big, p=0.5, generator=2)
+    unchanged = ((half - big).abs().amax(dim=(1, 2, 3)) < 1e-5).float().mean().item()
+    assert 0.4 < unchanged < 0.6
+    assert torch.equal(augment.random_affine(batch, generator=2), augment.random_affine(batch, p=1.0, generator=2))
+
+
 def test_each_image_gets_its_own_transform():
     same = torch.zeros(4, 1, 28, 28)
     same[:, :, 8:20, 12:16] = 1
@@ -75,6 +85,7 @@ def test_each_image_gets_its_own_transform():
     (lambda: augment.random_affine(np.zeros((2, 28, 28), np.float32), rotation=-1), "rotation"),
     (lambda: augment.random_affine(np.zeros((2, 28, 28), np.float32), generator="x"), "generator"),
     (lambda: augment.elastic(np.zeros((2, 28, 28), np.float32), sigma=0), "sigma"),
+    (lambda: augment.random_affine(np.zeros((2, 28, 28), np.float32), p=1.5), "p must"),
     (lambda: augment.affine(np.zeros((2, 28, 28), np.float32), angle=[1, 2, 3]), "angle"),
     (lambda: augment.affine(np.zeros((2, 28, 28), np.float32), scale=0), "scale"),
     (lambda: augment.perturb_test_set(np.zeros((2, 28, 28), np.float32), seed=-1), "seed"),

@@ -143,20 +143,22 @@ def affine(x, angle=0.0, shift=(0.0, 0.0), shear=0.0, scale=1.0):
 
 
 def random_affine(x, rotation: float = 10.0, shift: float = 0.1, shear: float = 0.1, zoom: float = 0.1,
-                  *, generator: Generator = None):
+                  *, p: float = 1.0, generator: Generator = None):
     """Randomly rotate (±``rotation`` degrees), shift (±``shift`` of the side), shear and zoom each digit.
 
     The classic MNIST settings are the defaults. ``zoom=0.1`` scales by a factor in [0.9, 1.1]; no
-    flips, because a mirrored 2, 5 or 7 is no longer that digit. ``generator`` (a
-    ``torch.Generator`` or an int seed) makes the batch reproducible.
+    flips, because a mirrored 2, 5 or 7 is no longer that digit. Each image is transformed with
+    probability ``p`` and left as it is otherwise. ``generator`` (a ``torch.Generator`` or an int
+    seed) makes the batch reproducible.
     """
     t, restore = _to_nchw(x)
-    matrices = random_matrices(t.shape[0], rotation, shift, shear, zoom, generator=generator, device=t.device)
+    matrices = random_matrices(t.shape[0], rotation, shift, shear, zoom, p=p, generator=generator,
+                               device=t.device)
     return restore(_warp_affine(t, matrices))
 
 
 def random_matrices(n: int, rotation: float = 10.0, shift: float = 0.1, shear: float = 0.1, zoom: float = 0.1,
-                    *, generator: Generator = None, device=None) -> torch.Tensor:
+                    *, p: float = 1.0, generator: Generator = None, device=None) -> torch.Tensor:
     """The (n, 2, 3) ``affine_grid`` matrices of ``n`` random transforms (see ``random_affine``)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
@@ -164,12 +166,16 @@ def random_matrices(n: int, rotation: float = 10.0, shift: float = 0.1, shear: f
     shift = _check_range("shift", shift, 1)
     shear = _check_range("shear", shear, 1)
     zoom = _check_range("zoom", zoom, 0.9)
+    p = _check_range("p", p, 1)
     gen, dev = _generator(generator), torch.device("cpu") if device is None else device
-    return affine_matrices(
-        _uniform(n, -rotation, rotation, gen, dev), _uniform(n, -shift, shift, gen, dev),
-        _uniform(n, -shift, shift, gen, dev), _uniform(n, -shear, shear, gen, dev),
-        _uniform(n, 1 - zoom, 1 + zoom, gen, dev),
-    ).to(dev)
+    angle, shift_x, shift_y = (_uniform(n, -rotation, rotation, gen, dev), _uniform(n, -shift, shift, gen, dev),
+                               _uniform(n, -shift, shift, gen, dev))
+    shear_, scale = _uniform(n, -shear, shear, gen, dev), _uniform(n, 1 - zoom, 1 + zoom, gen, dev)
+    if p < 1:  # images left alone get the identity: no turn, shift or shear, scale 1
+        on = (_uniform(n, 0.0, 1.0, gen, dev) < p).float()
+        angle, shift_x, shift_y, shear_ = angle * on, shift_x * on, shift_y * on, shear_ * on
+        scale = 1 + (scale - 1) * on
+    return affine_matrices(angle, shift_x, shift_y, shear_, scale).to(dev)
 
 
 # --- elastic distortion -------------------------------------------------------------------------------
