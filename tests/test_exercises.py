@@ -151,3 +151,12 @@ def test_ch00_average_three(mnist):
     assert "all digits" in ch00.average_three.evaluate((x_train / 255.0).mean(axis=0)).message
     assert "above 1" in ch00.average_three.evaluate(right * 255).message
     assert "28x28" in ch00.average_three.evaluate(np.zeros((28, 27))).message
+
+
+def test_check_result_is_shown_once_in_a_notebook(lenient, capsys):
+    result = three.check(3)
+    result._ipython_display_()  # what Jupyter calls for a cell's last value
+    assert capsys.readouterr().out.count("Correct") == 1
+    fresh = three.evaluate(3)
+    fresh._ipython_display_()
+    assert capsys.readouterr().out.count("Correct") == 1

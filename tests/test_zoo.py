@@ -92,3 +92,12 @@ def test_unknown_model_names_the_known_ones():
 def test_card_is_json(toy):
     zoo.get("toy")
     assert json.loads(zoo.card_path("toy").read_text())["name"] == "toy"
+
+
+def test_saved_models_are_readable_like_other_files(toy):
+    import os
+    import stat
+
+    zoo.get("toy")
+    mode = stat.S_IMODE(os.stat(zoo.model_path("toy")).st_mode)
+    assert mode & stat.S_IRUSR and mode == 0o666 & ~zoo._umask()

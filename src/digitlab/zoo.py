@@ -146,6 +146,7 @@ def save(name: str, model: Any, facts: dict) -> Path:
     tmp = Path(tmp)
     try:
         r.save(model, tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes owner-only files; use the usual mode
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -153,6 +154,12 @@ def save(name: str, model: Any, facts: dict) -> Path:
     card_tmp.write_text(json.dumps(facts, indent=2, default=str))
     os.replace(card_tmp, card_path(name))
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def forget(name: str) -> None:

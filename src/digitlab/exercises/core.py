@@ -18,7 +18,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,9 +46,15 @@ class Result:
     exercise: str
     status: str
     message: str
+    printed: bool = field(default=False, compare=False, repr=False)
 
     def __bool__(self) -> bool:
         return self.status == CORRECT
+
+    def _ipython_display_(self) -> None:
+        # `ex.check(answer)` as a cell's last line has printed the sentence already: show it once.
+        if not self.printed:
+            print(self)
 
     def __str__(self) -> str:
         return f"{_SYMBOL[self.status]}: {self.message}"
@@ -98,7 +104,7 @@ class Exercise:
 
     def check(self, answer: Any = None) -> Result:
         """Print whether ``answer`` is right, in one sentence, and return the ``Result``."""
-        result = self.evaluate(answer)
+        result = replace(self.evaluate(answer), printed=True)
         self.last = result
         print(result)
         _log({"event": "check", "exercise": result.exercise, "status": result.status,
