@@ -13,6 +13,10 @@ os.environ["DIGITLAB_QUICK"] = "1"
 os.environ["DIGITLAB_STRICT_EXERCISES"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# `make test` runs two pytest workers on two cores: one thread each beats oversubscription
+# (measured: a small PyTorch step ran 20x slower with 2 threads per worker under load).
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+    os.environ.setdefault(var, "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 
