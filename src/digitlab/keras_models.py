@@ -57,8 +57,8 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def mlp_facts(model: keras.Model, test_accuracy: float, timer: EpochTimer) -> dict:
-    """The zoo card of a trained MLP: test accuracy, epochs, seconds per epoch, parameters."""
+def model_facts(model: keras.Model, test_accuracy: float, timer: EpochTimer, batch_size: int) -> dict:
+    """The zoo card of a trained model: test accuracy, epochs, seconds per epoch, parameters, batch size."""
     if not getattr(timer, "seconds", None):
         raise ValueError("timer must be an EpochTimer that was passed to model.fit")
     return {
@@ -66,9 +66,14 @@ def mlp_facts(model: keras.Model, test_accuracy: float, timer: EpochTimer) -> di
         "epochs": len(timer.seconds),
         "seconds_per_epoch": round(sum(timer.seconds) / len(timer.seconds), 2),
         "params": int(model.count_params()),
-        "batch_size": MLP_BATCH_SIZE,
+        "batch_size": batch_size,
         "input_shape": list(model.input_shape[1:]),
     }
+
+
+def mlp_facts(model: keras.Model, test_accuracy: float, timer: EpochTimer) -> dict:
+    """The zoo card of a trained MLP (chapter 2's batch size)."""
+    return model_facts(model, test_accuracy, timer, MLP_BATCH_SIZE)
 
 
 def train_mlp(verbose: int = 0) -> tuple[keras.Model, dict]:
@@ -124,17 +129,8 @@ def build_cnn(dense: int = 64, *, optimizer: str | keras.optimizers.Optimizer = 
 
 
 def cnn_facts(model: keras.Model, test_accuracy: float, timer: EpochTimer) -> dict:
-    """The zoo card of a trained CNN: test accuracy, epochs, seconds per epoch, parameters, batch size."""
-    if not getattr(timer, "seconds", None):
-        raise ValueError("timer must be an EpochTimer that was passed to model.fit")
-    return {
-        "test_accuracy": round(float(test_accuracy), 4),
-        "epochs": len(timer.seconds),
-        "seconds_per_epoch": round(sum(timer.seconds) / len(timer.seconds), 2),
-        "params": int(model.count_params()),
-        "batch_size": CNN_BATCH_SIZE,
-        "input_shape": list(model.input_shape[1:]),
-    }
+    """The zoo card of a trained CNN (chapter 3's batch size)."""
+    return model_facts(model, test_accuracy, timer, CNN_BATCH_SIZE)
 
 
 def train_cnn(verbose: int = 0) -> tuple[keras.Model, dict]:
