@@ -119,3 +119,10 @@ def test_the_colab_cell_prints_the_device():
     assert re.search(r'report\["device"\]\s*=', source), "env_report() no longer reports the device"
     for path in CHAPTERS:
         assert "runtime.env_report()" in code_cells(path)[0], f"{path.name}: no env_report()"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_chapter_imports_myst_nb(path):
+    """Colab has no MyST-NB: chapters glue through digitlab.runtime.glue instead."""
+    code = "\n".join(code_cells(path))
+    assert not re.search(r"^\s*(from|import)\s+myst_nb", code, re.M), f"{path.name} imports myst_nb"
