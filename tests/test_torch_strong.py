@@ -22,6 +22,11 @@ def test_strongnet_variants_and_errors():
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
     assert any(isinstance(m, torch.nn.Dropout) for m in plain.modules())
     assert not any(isinstance(m, tm.ResidualBlock) for m in plain.modules())
+    pooled = tm.StrongNet(head="average")
+    assert tm.count_params(tm.StrongNet()) - tm.count_params(pooled) == 64 * 48 * 10  # 49 positions, not 1
+    assert pooled(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    with pytest.raises(ValueError, match="head"):
+        tm.StrongNet(head="max")
     with pytest.raises(ValueError, match="widths"):
         tm.StrongNet((8, 16))
     with pytest.raises(ValueError, match="dropout"):
@@ -85,6 +90,8 @@ def test_train_strong_learns_a_small_subset():
         tm.train_strong(model, (mnist.x_train, mnist.y_train), 1)
     with pytest.raises(ValueError, match="epochs"):
         tm.train_strong(model, small, 0)
+    with pytest.raises(ValueError, match="augment"):
+        tm.train_strong(model, small, 1, augment="mixup")
 
 
 def test_zoo_knows_the_strong_models_and_the_ensemble():

@@ -339,20 +339,23 @@ class ResidualBlock(nn.Module):
 
 
 class StrongNet(nn.Module):
-    """Chapter 7's compact CNN: three 3x3 conv stages (28, 14 and 7 pixels), a residual block, global pooling.
+    """Chapter 7's compact CNN: three 3x3 conv stages (28, 14 and 7 pixels), a residual block, a linear head.
 
     ``widths`` are the channels of the three stages; ``batch_norm`` and ``dropout`` (before the
-    classifier) can be switched off to measure what each brings.
+    classifier) can be switched off to measure what each brings. ``head="flatten"`` feeds all 7x7
+    positions to the classifier, so it knows where each feature is; ``"average"`` pools them first.
     """
 
     def __init__(self, widths: tuple[int, int, int] = (16, 32, 64), batch_norm: bool = True,
-                 dropout: float = 0.0, residual: bool = True):
+                 dropout: float = 0.0, residual: bool = True, head: str = "flatten"):
         super().__init__()
         if (not isinstance(widths, (tuple, list)) or len(widths) != 3
                 or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)):
             raise ValueError(f"widths must be three positive integers, got {widths!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        if head not in ("average", "flatten"):
+            raise ValueError(f"head must be 'average' or 'flatten', got {head!r}")
         a, b, c = widths
         self.features = nn.Sequential(
             Standardize(),
@@ -361,10 +364,11 @@ class StrongNet(nn.Module):
             *conv_bn(b, c, batch_norm),
             ResidualBlock(c, batch_norm) if residual else nn.Identity(),
         )
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                  nn.Dropout(dropout) if dropout else nn.Identity(), nn.Linear(c, 10))
+        pool = [nn.AdaptiveAvgPool2d(1)] if head == "average" else []
+        self.head = nn.Sequential(*pool, nn.Flatten(), nn.Dropout(dropout) if dropout else nn.Identity(),
+                                  nn.Linear(c if head == "average" else c * 7 * 7, 10))
         self.config = {"widths": tuple(widths), "batch_norm": batch_norm, "dropout": dropout,
-                       "residual": residual}
+                       "residual": residual, "head": head}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits [N, 10] for pixels in [0, 1] of shape [N, 1, 28, 28]."""
@@ -387,6 +391,7 @@ class Ensemble(nn.Module):
 
 
 SCHEDULES = ("constant", "onecycle", "cosine")
+AUGMENTATIONS = (False, True, "affine", "elastic")
 
 
 def make_schedule(optimizer: torch.optim.Optimizer, schedule: str, lr: float, total_steps: int):
@@ -403,18 +408,22 @@ def make_schedule(optimizer: torch.optim.Optimizer, schedule: str, lr: float, to
 
 def train_strong(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, lr: float = 3e-3,
                  weight_decay: float = 5e-4, batch_size: int = 128, schedule: str = "onecycle",
-                 augment: bool = True, label_smoothing: float = 0.1, seed: int = 0,
+                 augment: bool | str = True, label_smoothing: float = 0.1, seed: int = 0,
                  device: torch.device | str | None = None, test_every_epoch: bool = True,
                  verbose: bool = True) -> dict[str, list[float]]:
     """Chapter 7's recipe: AdamW, a per-step schedule, label smoothing and on-device augmentation.
 
-    It reuses chapter 4's ``batches`` and ``evaluate``. Returns the history of ``train`` plus the
+    ``augment``: True or "affine" for random affine transforms of every batch, "elastic" for an
+    elastic distortion followed by them, False for none. It reuses chapter 4's ``batches`` and
+    ``evaluate``. Returns the history of ``train`` plus the
     learning rate of every step (``lr``); with ``test_every_epoch=False`` only the last epoch is tested.
     """
     from digitlab import augment as aug
 
     if not isinstance(data, mnist_data.MNIST):
         raise TypeError(f"data must be a digitlab.data.MNIST (from data.load_mnist()), got {type(data).__name__}")
+    if augment not in AUGMENTATIONS:
+        raise ValueError(f"augment must be one of {AUGMENTATIONS}, got {augment!r}")
     runtime._check_positive_int("epochs", epochs)
     device = runtime.device() if device is None else torch.device(device)
     model.to(device).to(memory_format=torch.channels_last)  # faster convolutions on CPUs
@@ -430,6 +439,8 @@ def train_strong(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, lr: f
         model.train()
         start, total, correct = time.perf_counter(), torch.zeros(()), torch.zeros((), dtype=torch.long)
         for xb, yb in batches(x, y, batch_size, shuffle=True, generator=generator):
+            if augment == "elastic":
+                xb = aug.elastic(xb, generator=generator)
             if augment:
                 xb = aug.random_affine(xb, generator=generator)
             logits = model(xb.contiguous(memory_format=torch.channels_last))
