@@ -22,6 +22,10 @@ def test_strongnet_variants_and_errors():
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
     assert any(isinstance(m, torch.nn.Dropout) for m in plain.modules())
     assert not any(isinstance(m, tm.ResidualBlock) for m in plain.modules())
+    single = tm.StrongNet(middle_convs=1)
+    assert tm.count_params(tm.StrongNet()) - tm.count_params(single) == 32 * 32 * 9 + 2 * 32  # conv + BN
+    with pytest.raises(ValueError, match="middle_convs"):
+        tm.StrongNet(middle_convs=0)
     pooled = tm.StrongNet(head="average")
     assert tm.count_params(tm.StrongNet()) - tm.count_params(pooled) == 64 * 48 * 10  # 49 positions, not 1
     assert pooled(torch.rand(2, 1, 28, 28)).shape == (2, 10)
@@ -95,7 +99,9 @@ def test_train_strong_learns_a_small_subset():
 
 
 def test_zoo_knows_the_strong_models_and_the_ensemble():
-    for name in ("torch_strong", "torch_strong_s1", "torch_strong_s2", "torch_ensemble"):
+    members = [tm.strong_member(s) for s in tm.ENSEMBLE_SEEDS]
+    assert members[0] == "torch_strong" and len(set(members)) == len(members) >= 3
+    for name in [*members, "torch_ensemble"]:
         assert name in zoo.names()
         assert zoo.recipe(name).framework == "pytorch"
-    assert [tm.strong_member(s) for s in tm.ENSEMBLE_SEEDS][0] == "torch_strong"
+        assert zoo.PROVIDERS[name] == "digitlab.torch_models"  # found without importing TensorFlow

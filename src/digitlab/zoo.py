@@ -33,6 +33,7 @@ PROVIDERS: dict[str, str] = {
     "torch_strong": "digitlab.torch_models",
     "torch_strong_s1": "digitlab.torch_models",
     "torch_strong_s2": "digitlab.torch_models",
+    "torch_strong_s3": "digitlab.torch_models",
     "torch_ensemble": "digitlab.torch_models",
 }
 
