@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help install data exec-cache book preview test test-unit test-notebooks test-site student answers bench lint clean
+.PHONY: help install data exec-cache preview-cache book preview test test-unit test-notebooks test-site student answers bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -41,10 +41,17 @@ exec-cache:
 	  echo "package or environment changed: clearing the execution cache"; \
 	  rm -rf _build/.jupyter_cache; echo "$(EXEC_KEY)" > _build/.exec-key; fi
 
+# The same for the quick-mode build that `make preview` and `make test-site` share.
+preview-cache:
+	@mkdir -p _build/preview
+	@if [ "$$(cat _build/preview/.exec-key 2>/dev/null)" != "$(EXEC_KEY)" ]; then \
+	  echo "package or environment changed: clearing the quick-mode execution cache"; \
+	  rm -rf _build/preview/_build/.jupyter_cache; echo "$(EXEC_KEY)" > _build/preview/.exec-key; fi
+
 book: data exec-cache  ## the full build: execute every chapter, write _build/html (fails on any cell error)
 	env -u DIGITLAB_QUICK $(BIN)/jupyter-book build . -W --keep-going 2>&1 | tee _build/book.log
 
-preview: data  ## a fast build in quick mode, written to _build/preview/_build/html
+preview: data preview-cache  ## a fast build in quick mode, written to _build/preview/_build/html
 	DIGITLAB_QUICK=1 $(BIN)/jupyter-book build . --path-output _build/preview -W --keep-going
 
 test: data node_modules/.installed  ## unit tests, then every chapter in quick mode with nbmake
@@ -59,10 +66,7 @@ test-notebooks: data  ## chapters only, in quick mode
 # The site as a reader sees it: a quick-mode build that fails on any broken reference (-n -W), then
 # every page in headless Chromium (tests/site; needs Debian's `chromium`). Plots need the inline
 # backend, so MPLBACKEND is unset. Screenshots go to _build/screenshots/.
-test-site: data  ## build the site in quick mode (nitpicky) and check every page in headless Chromium
-	@mkdir -p _build/preview
-	@if [ "$$(cat _build/preview/.exec-key 2>/dev/null)" != "$(EXEC_KEY)" ]; then \
-	  rm -rf _build/preview/_build/.jupyter_cache; echo "$(EXEC_KEY)" > _build/preview/.exec-key; fi
+test-site: data preview-cache  ## build the site in quick mode (nitpicky) and check every page in headless Chromium
 	DIGITLAB_QUICK=1 env -u MPLBACKEND $(BIN)/jupyter-book build . --path-output _build/preview -n -W --keep-going
 	$(BIN)/python -m pytest tests/site
 
