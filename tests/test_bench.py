@@ -48,6 +48,12 @@ def test_row_fills_what_a_chapter_saved_without_get(fake):
         bench.row("fake_a", None)
 
 
+def test_row_of_an_ensemble_counts_its_members_training():
+    card = {"test_accuracy": 0.997, "epochs": 48, "seconds_per_epoch": 60.0, "train_seconds": 13.0,
+            "member_train_seconds": 2900.0, "framework": "pytorch"}
+    assert bench.row("torch_ensemble", card)["train_seconds"] == 2913.0
+
+
 def test_collect_rejects_unknown_or_empty_names(fake):
     with pytest.raises(ValueError, match="zoo model"):
         bench.collect(["no_such_model"], verbose=False)

@@ -44,6 +44,8 @@ def row(name: str, card: dict) -> dict:
     out["framework"] = out["framework"] or _framework(name)
     if out["train_seconds"] is None and out["epochs"] and out["seconds_per_epoch"]:
         out["train_seconds"] = round(out["epochs"] * out["seconds_per_epoch"], 2)  # trained by a chapter
+    if out["train_seconds"] is not None and card.get("member_train_seconds"):  # an ensemble: its members too
+        out["train_seconds"] = round(out["train_seconds"] + card["member_train_seconds"], 2)
     out["description"] = _description(name)
     out["mode"] = card.get("mode")
     out["versions"] = {k: v for k, v in (card.get("env") or {}).items() if v}
