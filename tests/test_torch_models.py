@@ -119,3 +119,22 @@ def test_train_on_a_tiny_set_and_zoo_round_trip(tmp_path, monkeypatch):
     np.testing.assert_allclose(tm.predict_proba(loaded, tiny.x_test), tm.predict_proba(model, tiny.x_test),
                                atol=1e-6)
     assert zoo.card("torch_cnn_bn")["params"] == facts["params"]
+
+
+def test_last_epoch_drop_lowers_only_the_last_epoch():
+    from torch import nn
+
+    def rates(epochs):
+        optimizer = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+        schedule = tm.last_epoch_drop(optimizer, epochs)
+        seen = []
+        for _ in range(epochs):
+            seen.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()  # an epoch's updates come before the schedule's step
+            schedule.step()
+        return seen
+
+    assert rates(4) == pytest.approx([0.1, 0.1, 0.1, 0.1 * tm.FINAL_LR_FACTOR])
+    assert rates(1) == [0.1]
+    with pytest.raises(ValueError, match="epochs"):
+        tm.last_epoch_drop(torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1), 0)

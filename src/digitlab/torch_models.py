@@ -209,10 +209,10 @@ def predict(model: nn.Module, x, batch_size: int = 1000) -> np.ndarray:
 def train(model: nn.Module, data: mnist_data.MNIST, epochs: int = EPOCHS, *, lr: float = LEARNING_RATE,
           batch_size: int = BATCH_SIZE, optimizer: torch.optim.Optimizer | None = None,
           device: torch.device | str | None = None, seed: int = 0, progress: bool = True,
-          verbose: bool = True, final_lr_factor: float = FINAL_LR_FACTOR) -> dict[str, list[float]]:
+          verbose: bool = True) -> dict[str, list[float]]:
     """Train ``model`` with the fast path (SGD at ``lr`` unless an optimizer is given), testing after each epoch.
 
-    The last of several epochs runs at ``final_lr_factor`` times the learning rate (1 keeps it constant).
+    The last of several epochs runs at ``FINAL_LR_FACTOR`` times the rate (``last_epoch_drop``).
 
     Returns the history: per epoch ``loss``, ``accuracy``, ``test_loss``, ``test_accuracy`` and the
     training ``seconds`` (without the test pass).
@@ -230,23 +230,30 @@ def train(model: nn.Module, data: mnist_data.MNIST, epochs: int = EPOCHS, *, lr:
     generator = torch.Generator().manual_seed(seed)
     history: dict[str, list[float]] = {k: [] for k in
                                        ("loss", "accuracy", "test_loss", "test_accuracy", "seconds")}
-    if not 0 < final_lr_factor <= 1:
-        raise ValueError(f"final_lr_factor must be in (0, 1], got {final_lr_factor!r}")
+    schedule = last_epoch_drop(optimizer, epochs)
     for epoch in range(1, epochs + 1):
-        if epoch == epochs > 1:
-            for group in optimizer.param_groups:
-                group["lr"] *= final_lr_factor
         start = time.perf_counter()
         loss, acc = train_epoch(model, x, y, optimizer, batch_size, generator, progress,
                                 desc=f"epoch {epoch}/{epochs}")
         seconds = time.perf_counter() - start
         test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+        schedule.step()
         for key, value in zip(history, (loss, acc, test_loss, test_acc, seconds)):
             history[key].append(value)
         if verbose:
             print(f"epoch {epoch}/{epochs}: loss {loss:.4f}, accuracy {acc:.4f}, "
                   f"test loss {test_loss:.4f}, test accuracy {test_acc:.4f} ({seconds:.1f} s)")
     return history
+
+
+def last_epoch_drop(optimizer: torch.optim.Optimizer, epochs: int) -> torch.optim.lr_scheduler.MultiStepLR:
+    """Chapter 4's schedule: the given rate, then ``FINAL_LR_FACTOR`` times it for the last of ``epochs``.
+
+    Call its ``step()`` once at the end of every epoch. A single epoch keeps the given rate.
+    """
+    runtime._check_positive_int("epochs", epochs)
+    milestones = [epochs - 1] if epochs > 1 else []
+    return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=FINAL_LR_FACTOR)
 
 
 def seconds_to_reach(history: dict[str, list[float]], accuracy: float = 0.99) -> float | None:
