@@ -16,7 +16,7 @@ VENV = Path(sys.executable).parent.parent  # the environment running the tests
 
 
 def make_throwaway_book(dest: Path, failing: bool) -> Path:
-    """A copy of the book's configuration with one tiny chapter whose second cell may raise."""
+    """A copy of the book's configuration with two tiny chapters; the first one's second cell may raise."""
     for name in ("_config.yml", "Makefile", "requirements.txt", "pyproject.toml"):
         shutil.copy(ROOT / name, dest / name)
     (dest / "tools").mkdir()  # the local Sphinx extension that _config.yml names
@@ -35,7 +35,11 @@ def make_throwaway_book(dest: Path, failing: bool) -> Path:
     nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
           "nbformat": 4, "nbformat_minor": 5}
     (dest / "book" / "chapter.ipynb").write_text(json.dumps(nb))
-    toc = {"format": "jb-book", "root": "book/intro", "chapters": [{"file": "book/chapter"}]}
+    later = dict(nb, cells=[dict(cells[0], source=["# A later chapter\n"]),
+                            dict(cells[1], source=["print('later chapter ran')"])])
+    (dest / "book" / "later.ipynb").write_text(json.dumps(later))
+    toc = {"format": "jb-book", "root": "book/intro",
+           "chapters": [{"file": "book/chapter"}, {"file": "book/later"}]}
     (dest / "_toc.yml").write_text(yaml.safe_dump(toc))
     return dest
 
@@ -57,6 +61,9 @@ def test_make_book_exit_status_follows_the_cells(tmp_path, failing):
     if failing:
         assert done.returncode != 0, "make book passed although a cell raised:\n" + log[-3000:]
         assert "planted failure" in log
+        # the failure does not stop the build: the chapter after it is still executed
+        later = (book / "_build" / "html" / "book" / "later.html").read_text()
+        assert "later chapter ran" in later
     else:
         assert done.returncode == 0, log[-3000:]
         assert (book / "_build" / "html" / "book" / "chapter.html").exists()
