@@ -101,3 +101,43 @@ def test_saved_models_are_readable_like_other_files(toy):
     zoo.get("toy")
     mode = stat.S_IMODE(os.stat(zoo.model_path("toy")).st_mode)
     assert mode & stat.S_IRUSR and mode == 0o666 & ~zoo._umask()
+
+
+def test_prefetch_checks_names_and_workers(toy):
+    with pytest.raises(KeyError, match="unknown model"):
+        zoo.prefetch(["toy", "no_such_model"])
+    assert not zoo.is_cached("toy"), "nothing may train when a name is wrong"
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        zoo.prefetch(["toy"], workers=0)
+
+
+def test_prefetch_with_one_worker_trains_missing_models_here(toy, capsys):
+    assert zoo.prefetch(["toy", "toy"], workers=1) == ["toy"]
+    assert zoo.is_cached("toy")
+    assert zoo.prefetch(["toy"], workers=1) == [], "a cached model is not trained again"
+
+
+@pytest.mark.slow
+def test_prefetch_trains_side_by_side_in_worker_processes(monkeypatch, tmp_path, capsys):
+    """Two real quick-mode PyTorch models, trained by two one-thread worker processes."""
+    from digitlab import data
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "mnist.npz").symlink_to(data.home() / "mnist.npz")  # the verified cache, not a download
+    monkeypatch.setenv("DIGITLAB_HOME", str(home))
+    monkeypatch.setenv("DIGITLAB_QUICK", "1")
+    names = ["torch_cnn", "torch_cnn_bn"]
+    zoo._LOADED.clear()
+    assert zoo.prefetch(names, workers=2) == names
+    out = capsys.readouterr().out
+    assert "2 at a time, 1 thread each" in out and "trained torch_cnn_bn" in out
+    for name in names:
+        card = zoo.card(name)
+        assert card["side_by_side"] == 2 and card["mode"] == "quick"
+        assert card["test_accuracy"] > 0.5, "the worker's model learned"
+    assert zoo.prefetch(names, workers=2) == []
+    assert zoo.prefetch(names) == [], "nothing to train: no worker is started"
+    model = zoo.get("torch_cnn", verbose=False)  # the worker's file loads here
+    assert sum(p.numel() for p in model.parameters()) == zoo.card("torch_cnn")["params"]
+    zoo._LOADED.clear()

@@ -493,6 +493,11 @@ def strong_member(seed: int) -> str:
     return "torch_strong" if seed == 0 else f"torch_strong_s{seed}"
 
 
+def ensemble_members() -> list[str]:
+    """Zoo names of the ensemble's members, seed 0 (``torch_strong``) first."""
+    return [strong_member(seed) for seed in ENSEMBLE_SEEDS]
+
+
 def fit_strong(seed: int = 0) -> tuple[StrongNet, dict]:
     """Train chapter 7's strong network with ``seed`` on all of MNIST; return it with its card."""
     runtime.seed_everything(seed)
@@ -514,8 +519,9 @@ def load_strong(path) -> StrongNet:
 
 def fit_ensemble() -> tuple[Ensemble, dict]:
     """The ensemble of the strong members (each from the zoo, trained there if needed), tested."""
-    members = [zoo.get(strong_member(s), verbose=False) for s in ENSEMBLE_SEEDS]
-    cards = [zoo.card(strong_member(s)) for s in ENSEMBLE_SEEDS]
+    zoo.prefetch(ensemble_members())  # missing members train side by side on a CPU
+    members = [zoo.get(name, verbose=False) for name in ensemble_members()]
+    cards = [zoo.card(name) for name in ensemble_members()]
     ensemble = Ensemble(members).eval()
     data = mnist_data.load_mnist()
     _, accuracy = evaluate(ensemble, data.x_test, data.y_test)
