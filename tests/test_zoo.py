@@ -141,3 +141,35 @@ def test_prefetch_trains_side_by_side_in_worker_processes(monkeypatch, tmp_path,
     model = zoo.get("torch_cnn", verbose=False)  # the worker's file loads here
     assert sum(p.numel() for p in model.parameters()) == zoo.card("torch_cnn")["params"]
     zoo._LOADED.clear()
+
+
+def test_a_model_of_an_older_recipe_is_trained_again(toy, capsys):
+    zoo.recipe("toy").settings = {"epochs": 1, "widths": (8, 16)}
+    zoo.get("toy")
+    assert zoo.card("toy")["settings"] == {"epochs": 1, "widths": [8, 16]}
+    zoo._LOADED.clear()
+    zoo.get("toy")
+    assert len(toy) == 1, "same settings: the cached model is loaded"
+    zoo.recipe("toy").settings = {"epochs": 2, "widths": (8, 16)}
+    assert not zoo.is_cached("toy")
+    assert zoo.stale_settings("toy") == "epochs: 1 -> 2"
+    zoo._LOADED.clear()
+    zoo.get("toy")
+    assert len(toy) == 2 and zoo.card("toy")["settings"]["epochs"] == 2
+    assert "trained with other settings (epochs: 1 -> 2); training again" in capsys.readouterr().out
+
+
+def test_a_card_without_settings_counts_as_stale(toy):
+    zoo.get("toy")
+    card = zoo.card("toy")
+    del card["settings"]
+    zoo.card_path("toy").write_text(json.dumps(card))
+    assert zoo.stale_settings("toy") == "the card predates recipe settings"
+    zoo._LOADED.clear()
+    assert zoo.prefetch(["toy"], workers=1) == ["toy"] and len(toy) == 2
+
+
+def test_every_registered_recipe_states_its_settings():
+    for name in zoo.names():
+        settings = zoo.recipe(name).settings
+        assert settings.get("version") == 1 and "epochs" in settings, name

@@ -26,10 +26,9 @@ def ensure(name: str, verbose: bool = True) -> dict:
     """The card of zoo model ``name``, training (and caching) the model first if it never was."""
     if name not in zoo.names():
         raise ValueError(f"name must be a zoo model, one of {zoo.names()}; got {name!r}")
-    card = zoo.card(name)
-    if card is None or not zoo.model_path(name).exists():
+    if not zoo.is_cached(name):  # never trained, or trained by an older recipe
         zoo.get(name, verbose=verbose)
-        card = zoo.card(name)
+    card = zoo.card(name)
     if card is None:
         raise RuntimeError(f"zoo model {name!r} was trained but left no card at {zoo.card_path(name)}")
     return card

@@ -93,6 +93,8 @@ zoo.register(zoo.Recipe(
     name="keras_mlp", framework="keras", train=train_mlp,
     save=lambda model, path: model.save(path), load=keras.models.load_model, suffix=".keras",
     description="chapter 2's MLP, Dense(512, relu) → Dense(10, softmax), rmsprop",
+    settings={"hidden": 512, "optimizer": "rmsprop", "epochs": MLP_EPOCHS, "batch_size": MLP_BATCH_SIZE,
+              "validation_split": MLP_VALIDATION_SPLIT, "version": 1},
 ))
 
 
@@ -149,4 +151,6 @@ zoo.register(zoo.Recipe(
     name="keras_cnn", framework="keras", train=train_cnn,
     save=lambda model, path: model.save(path), load=keras.models.load_model, suffix=".keras",
     description="chapter 3's convnet, Conv(32)→Pool→Conv(64)→Pool→Conv(64)→Dense(64)→Dense(10), rmsprop",
+    settings={"dense": 64, "optimizer": "rmsprop", "epochs": CNN_EPOCHS, "quick_epochs": CNN_QUICK_EPOCHS,
+              "batch_size": CNN_BATCH_SIZE, "version": 1},
 ))

@@ -9,6 +9,7 @@ building every batch sample by sample with a ``DataLoader``.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Iterator
 
@@ -315,6 +316,8 @@ for _name, _about in (("torch_cnn", "chapter 4's CNN"),
     zoo.register(zoo.Recipe(
         name=_name, framework="pytorch", suffix=".pt", description=_about,
         train=lambda _name=_name: fit(_name), save=_save, load=lambda path, _name=_name: load(_name, path),
+        settings={**SPECS[_name], "epochs": EPOCHS, "quick_epochs": QUICK_EPOCHS, "lr": LEARNING_RATE,
+                  "final_lr_factor": FINAL_LR_FACTOR, "batch_size": BATCH_SIZE, "version": 1},
     ))
 
 
@@ -540,14 +543,21 @@ def load_ensemble(path) -> Ensemble:
     return model.to(runtime.device()).eval()
 
 
+# What defines a strong member: the network, the epochs and train_strong's defaults.
+STRONG_SETTINGS = {"net": StrongNet().config, "epochs": STRONG_EPOCHS, "version": 1,
+                   **{k: p.default for k, p in inspect.signature(train_strong).parameters.items()
+                      if p.default is not inspect.Parameter.empty
+                      and k not in ("seed", "device", "test_every_epoch", "verbose")}}
 for _seed in ENSEMBLE_SEEDS:
     zoo.register(zoo.Recipe(
         name=strong_member(_seed), framework="pytorch", suffix=".pt",
         description=f"chapter 7's strong CNN (seed {_seed})" if _seed else "chapter 7's strong CNN",
         train=lambda _seed=_seed: fit_strong(_seed), save=_save, load=load_strong,
+        settings=dict(STRONG_SETTINGS, seed=_seed),
     ))
 zoo.register(zoo.Recipe(
     name="torch_ensemble", framework="pytorch", suffix=".pt",
     description=f"chapter 7's ensemble of {len(ENSEMBLE_SEEDS)} strong CNNs",
     train=fit_ensemble, save=_save, load=load_ensemble,
+    settings=dict(STRONG_SETTINGS, members=ensemble_members()),
 ))

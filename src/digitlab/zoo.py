@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,10 @@ class Recipe:
     load: Callable[[Path], Any]
     suffix: str
     description: str = ""
+    # What defines the trained model (epochs, learning rate, architecture, ...). The card keeps a
+    # copy; a cached model whose card says otherwise was trained by an older recipe and is trained
+    # again. Change a value here whenever the recipe changes (bump "version" for changes in code).
+    settings: dict = field(default_factory=dict)
 
 
 _RECIPES: dict[str, Recipe] = {}
@@ -110,7 +114,10 @@ def get(name: str, retrain: bool = False, verbose: bool = True) -> Any:
     if key in _LOADED and not retrain:
         return _LOADED[key]
     path = model_path(name)
-    if path.exists() and card_path(name).exists() and not retrain:
+    stale = stale_settings(name)
+    if stale and path.exists() and not retrain:
+        print(f"zoo: the cached {name} was trained with other settings ({stale}); training again")
+    elif path.exists() and card_path(name).exists() and not retrain:
         try:
             model = r.load(path)
             if verbose:
@@ -134,8 +141,27 @@ def get(name: str, retrain: bool = False, verbose: bool = True) -> Any:
 
 
 def is_cached(name: str) -> bool:
-    """True when ``name`` has a saved model and card in this mode (``get`` would load, not train)."""
-    return model_path(name).exists() and card_path(name).exists()
+    """True when ``name`` has a saved model and card of the current recipe (``get`` would load it)."""
+    return model_path(name).exists() and card_path(name).exists() and not stale_settings(name)
+
+
+def stale_settings(name: str) -> str:
+    """How the settings on the cached card of ``name`` differ from its recipe's ("" if they agree)."""
+    saved = card(name)
+    if saved is None:
+        return ""
+    if "settings" not in saved:
+        return "the card predates recipe settings"
+    now = _jsonable(recipe(name).settings)
+    old = saved["settings"]
+    changed = [f"{key}: {old.get(key)!r} -> {now.get(key)!r}" for key in sorted(set(old) | set(now))
+               if old.get(key) != now.get(key)]
+    return ", ".join(changed)
+
+
+def _jsonable(value: dict) -> dict:
+    """``value`` as it reads back from a JSON card (tuples become lists)."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def prefetch(names: Iterable[str], workers: int | None = None) -> list[str]:
@@ -203,7 +229,7 @@ def save(name: str, model: Any, facts: dict) -> Path:
     (what ``digitlab bench`` reports), whether ``get`` trained the model or a chapter did.
     """
     r = recipe(name)
-    facts = {"name": name, "framework": r.framework, "mode": mode(),
+    facts = {"name": name, "framework": r.framework, "mode": mode(), "settings": _jsonable(r.settings),
              "env": {k: runtime._version(k) for k in ("numpy", "tensorflow", "keras", "torch")},
              "device": runtime.accelerator(), "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **facts}
     path = model_path(name)
