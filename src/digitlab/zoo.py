@@ -12,7 +12,9 @@ to import for each name, so asking for a PyTorch model never imports TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import json
 import multiprocessing
 import os
@@ -218,7 +220,8 @@ def _train_in_worker(name: str) -> tuple[str, float]:
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
     start = time.perf_counter()
-    get(name, verbose=False)
+    with contextlib.redirect_stdout(io.StringIO()):  # epoch logs of side-by-side trainings would interleave
+        get(name, verbose=False)
     return name, time.perf_counter() - start
 
 
