@@ -543,11 +543,15 @@ def load_ensemble(path) -> Ensemble:
     return model.to(runtime.device()).eval()
 
 
-# What defines a strong member: the network, the epochs and train_strong's defaults.
-STRONG_SETTINGS = {"net": StrongNet().config, "epochs": STRONG_EPOCHS, "version": 1,
-                   **{k: p.default for k, p in inspect.signature(train_strong).parameters.items()
-                      if p.default is not inspect.Parameter.empty
-                      and k not in ("seed", "device", "test_every_epoch", "verbose")}}
+def _defaults(function, skip: tuple[str, ...] = ()) -> dict:
+    """The default values of ``function``'s keyword arguments, except those in ``skip``."""
+    return {k: p.default for k, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty and k not in skip}
+
+
+# What defines a strong member: StrongNet's and train_strong's defaults and the epochs.
+STRONG_SETTINGS = {"net": _defaults(StrongNet), "epochs": STRONG_EPOCHS, "version": 1,
+                   **_defaults(train_strong, skip=("seed", "device", "test_every_epoch", "verbose"))}
 for _seed in ENSEMBLE_SEEDS:
     zoo.register(zoo.Recipe(
         name=strong_member(_seed), framework="pytorch", suffix=".pt",

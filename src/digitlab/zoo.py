@@ -119,7 +119,7 @@ def get(name: str, retrain: bool = False, verbose: bool = True) -> Any:
     stale = stale_settings(name)
     if stale and path.exists() and not retrain:
         print(f"zoo: the cached {name} was trained with other settings ({stale}); training again")
-    elif path.exists() and card_path(name).exists() and not retrain:
+    elif is_cached(name) and not retrain:
         try:
             model = r.load(path)
             if verbose:
@@ -195,34 +195,23 @@ def prefetch(names: Iterable[str], workers: int | None = None) -> list[str]:
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: safe inside Jupyter and with torch
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_limit_threads,
                              initargs=(threads, workers)) as pool:
-        for name, seconds in pool.map(_train_in_worker, missing):
-            print(f"zoo: trained {name} in {seconds:.0f} s")
+        for name in pool.map(_train_in_worker, missing):
+            print(f"zoo: trained {name} in {card(name)['train_seconds']:.0f} s")
     return missing
 
 
 def _limit_threads(threads: int, workers: int) -> None:
-    """Worker set-up: every library in this process computes on ``threads`` threads."""
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    """Worker set-up, before any framework is imported: PyTorch, TensorFlow and BLAS read these."""
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
         os.environ[variable] = str(threads)
-    os.environ["DIGITLAB_THREADS"] = str(threads)
     os.environ["DIGITLAB_WORKERS"] = str(workers)  # recorded on the cards: trainings side by side
 
 
-def _train_in_worker(name: str) -> tuple[str, float]:
-    """Train ``name`` in a worker process (``get`` saves it); return its name and training seconds."""
-    threads = int(os.environ.get("DIGITLAB_THREADS", "1"))
-    if recipe(name).framework == "pytorch":
-        import torch
-
-        torch.set_num_threads(threads)
-    elif recipe(name).framework == "keras":
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-    start = time.perf_counter()
+def _train_in_worker(name: str) -> str:
+    """Train ``name`` in a worker process (``get`` saves it and its card); return the name."""
     with contextlib.redirect_stdout(io.StringIO()):  # epoch logs of side-by-side trainings would interleave
         get(name, verbose=False)
-    return name, time.perf_counter() - start
+    return name
 
 
 def save(name: str, model: Any, facts: dict) -> Path:
