@@ -4,7 +4,7 @@ Importing it is cheap: it never imports TensorFlow or PyTorch. Modules that need
 (``keras_models``, ``torch_models``, ...) import it when you import them.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place the version lives (pyproject.toml reads it)
 
 from digitlab import data, runtime  # noqa: E402  (light modules only)
 
