@@ -30,7 +30,7 @@ def _check_stack_shape(answer) -> str:
     if (height, width) == (12, 12):
         raise Wrong("12 is the side after pooling; the last convolution has stride 2.")
     if (height, width) == (5, 5):
-        raise Wrong("'same' padding adds a pixel on each side: use p = 1 in the formula.")
+        raise Wrong("with padding='same' a layer has ceil(n / stride) positions along each side.")
     if (height, width) != (6, 6):
         raise Wrong(f"{height}×{width} is not right: apply the formula layer by layer, 28 → ? → ? → ?.")
     return "28 → 24 (5×5 valid) → 12 (pooling) → 6 (stride 2 with 'same' padding); 32 filters."
