@@ -108,3 +108,44 @@ def test_bootstrap_interval_contains_the_difference():
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- calibration and abstaining ---------------------------------------------------------------------
+def _two_class_case():
+    # four images at 0.9 confidence (three right), two at 0.6 (one right)
+    proba = np.array([[0.9, 0.1]] * 4 + [[0.6, 0.4]] * 2)
+    y = np.array([0, 0, 0, 1, 0, 1])
+    return y, proba
+
+
+def test_reliability_bins_confidence_and_accuracy():
+    y, proba = _two_class_case()
+    table = evaluate.reliability(y, proba, n_bins=10, labels=[0, 1])
+    assert table["images"].tolist() == [2, 4]
+    np.testing.assert_allclose(table["confidence"], [0.6, 0.9])
+    np.testing.assert_allclose(table["accuracy"], [0.5, 0.75])
+
+
+def test_expected_calibration_error_is_the_weighted_gap():
+    y, proba = _two_class_case()
+    ece = evaluate.expected_calibration_error(y, proba, n_bins=10, labels=[0, 1])
+    assert ece == pytest.approx(2 / 6 * 0.1 + 4 / 6 * 0.15)
+    perfect = evaluate.expected_calibration_error(np.array([0, 1]), np.array([[1.0, 0.0], [0.0, 1.0]]),
+                                                  labels=[0, 1])
+    assert perfect == 0.0
+
+
+def test_coverage_curve_sets_aside_the_least_confident_first():
+    y, proba = _two_class_case()
+    curve = evaluate.coverage_curve(y, proba, labels=[0, 1])
+    assert curve["coverage"].iloc[-1] == 1.0 and curve["accuracy"].iloc[-1] == pytest.approx(4 / 6)
+    assert curve["accuracy"].iloc[3] == pytest.approx(3 / 4)  # the four 0.9 images only
+    assert curve["threshold"].is_monotonic_decreasing
+
+
+def test_calibration_helpers_name_bad_arguments():
+    y, proba = _two_class_case()
+    with pytest.raises(ValueError, match="n_bins"):
+        evaluate.reliability(y, proba, n_bins=1, labels=[0, 1])
+    with pytest.raises(ValueError, match="proba must have shape"):
+        evaluate.coverage_curve(y, proba[:3], labels=[0, 1])

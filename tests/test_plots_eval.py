@@ -60,3 +60,12 @@ def test_roc_figure_has_one_line_per_class_and_the_macro_average():
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_plot_reliability_draws_one_bar_per_bin_and_rejects_other_tables():
+    proba = np.array([[0.9, 0.1]] * 4 + [[0.6, 0.4]] * 2)
+    table = evaluate.reliability(np.array([0, 0, 0, 1, 0, 1]), proba, labels=[0, 1])
+    fig = plots.plot_reliability(table)
+    assert len(fig.axes[0].patches) == len(table) == 2
+    with pytest.raises(ValueError, match="evaluate.reliability"):
+        plots.plot_reliability({"accuracy": [1.0]})

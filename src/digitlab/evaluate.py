@@ -157,6 +157,52 @@ def macro_auc(y_true, proba, labels: Sequence[int] = DIGITS) -> float:
     return float(roc_auc_score(t, p, multi_class="ovr", average="macro", labels=list(labels)))
 
 
+# --- confidence: calibration and abstaining --------------------------------------------------------
+def reliability(y_true, proba, n_bins: int = 10, labels: Sequence[int] = DIGITS):
+    """Top-label reliability table: per confidence bin, its images, mean confidence and accuracy.
+
+    The confidence of an image is its largest probability; the bins split [0, 1] into ``n_bins``
+    equal widths, and empty bins are left out (``sklearn.calibration.calibration_curve``).
+    """
+    import pandas as pd
+    from sklearn.calibration import calibration_curve
+
+    t, p = _proba(y_true, proba, labels)
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 2:
+        raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}")
+    confidence = p.max(axis=1)
+    correct = np.asarray(labels)[p.argmax(axis=1)] == t
+    accuracy, mean_confidence = calibration_curve(correct, confidence, n_bins=n_bins, strategy="uniform")
+    edges = np.linspace(0, 1, n_bins + 1)
+    counts = np.bincount(np.searchsorted(edges[1:-1], confidence), minlength=n_bins)  # sklearn's binning
+    return pd.DataFrame({"low": edges[:-1], "high": edges[1:], "images": counts}).loc[counts > 0].assign(
+        confidence=mean_confidence, accuracy=accuracy).reset_index(drop=True)
+
+
+def expected_calibration_error(y_true, proba, n_bins: int = 10, labels: Sequence[int] = DIGITS) -> float:
+    """Mean gap between confidence and accuracy over the bins of ``reliability``, weighted by their images."""
+    table = reliability(y_true, proba, n_bins, labels)
+    weights = table["images"] / table["images"].sum()
+    return float((weights * (table["confidence"] - table["accuracy"]).abs()).sum())
+
+
+def coverage_curve(y_true, proba, labels: Sequence[int] = DIGITS):
+    """Accuracy on the images kept when the least confident are set aside, for every coverage.
+
+    Row i keeps the i + 1 most confident images: ``coverage`` is their share of all images,
+    ``accuracy`` the share of them predicted right, ``threshold`` the lowest confidence kept.
+    """
+    import pandas as pd
+
+    t, p = _proba(y_true, proba, labels)
+    confidence = p.max(axis=1)
+    order = np.argsort(-confidence, kind="stable")
+    correct = (np.asarray(labels)[p.argmax(axis=1)] == t)[order]
+    kept = np.arange(1, len(t) + 1)
+    return pd.DataFrame({"coverage": kept / len(t), "accuracy": np.cumsum(correct) / kept,
+                         "threshold": confidence[order]})
+
+
 # --- comparing two models on the same test set -------------------------------------------------------
 def bootstrap_difference(y_true, pred_a, pred_b, n_resamples: int = 2000, confidence: float = 0.95,
                          seed: int = 0) -> dict:

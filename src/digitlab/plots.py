@@ -209,3 +209,26 @@ def plot_roc_curves(curves: Mapping, *, title: str = "ROC curves, one digit agai
     ax.legend(fontsize=7.5, loc="lower right")
     ax.grid(alpha=0.3)
     return fig
+
+
+def plot_reliability(table, *, title: str = "reliability diagram", ax=None):
+    """A reliability table from ``evaluate.reliability`` as bars of accuracy per confidence bin.
+
+    A calibrated model's bars reach the diagonal; bars below it mean overconfidence.
+    """
+    needed = {"low", "high", "images", "confidence", "accuracy"}
+    if not hasattr(table, "columns") or not needed <= set(table.columns):
+        raise ValueError(f"table must be the DataFrame returned by evaluate.reliability, with columns {sorted(needed)}")
+    fig = _figure(ax, (5, 4.5))
+    ax = ax or fig.axes[0]
+    ax.bar(table["low"], table["accuracy"], width=table["high"] - table["low"], align="edge",
+           edgecolor="black", color="tab:blue", alpha=0.7, label="accuracy in the bin")
+    ax.plot(table["confidence"], table["confidence"], "o", color="tab:red", ms=4, label="mean confidence")
+    ax.plot([0, 1], [0, 1], color="gray", lw=0.8, ls=":")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (top probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
