@@ -91,7 +91,7 @@ def test_predict_proba_rows_sum_to_one():
 
 
 def test_seconds_to_reach():
-    history = {"test_accuracy": [0.98, 0.991, 0.993], "seconds": [10.0, 11.0, 12.0]}
+    history = {"val_accuracy": [0.98, 0.991, 0.993], "seconds": [10.0, 11.0, 12.0]}
     assert tm.seconds_to_reach(history, 0.99) == 21.0
     assert tm.seconds_to_reach(history, 0.995) is None
     with pytest.raises(ValueError, match="lacks"):
@@ -101,18 +101,37 @@ def test_seconds_to_reach():
 def test_train_validates_its_arguments():
     with pytest.raises(TypeError, match="data must be"):
         tm.train(tm.CNN(), (np.zeros((2, 28, 28)), np.zeros(2)), 1)
+    empty = np.zeros((0, 28, 28), np.float32)
+    no_validation = data.MNIST(np.zeros((4, 28, 28), np.float32), np.arange(4), empty, np.zeros(0, np.int64),
+                               np.zeros((2, 28, 28), np.float32), np.arange(2))
+    with pytest.raises(ValueError, match="validation split"):
+        tm.train(tm.CNN(), no_validation, 1)
+
+
+def test_train_never_looks_at_the_test_set(monkeypatch):
+    """Training is monitored on the validation split: the test images are never evaluated."""
+    rng = np.random.default_rng(0)
+    split = data.MNIST(rng.random((16, 28, 28), dtype=np.float32), np.arange(16) % 10,
+                       rng.random((6, 28, 28), dtype=np.float32), np.arange(6) % 10,
+                       rng.random((5, 28, 28), dtype=np.float32), np.arange(5) % 10)
+    seen = []
+    real = tm.evaluate
+    monkeypatch.setattr(tm, "evaluate", lambda model, x, y, *a, **k: seen.append(len(x)) or real(model, x, y))
+    history = tm.train(tm.CNN(), split, 2, batch_size=8, device="cpu", progress=False, verbose=False)
+    assert seen == [6, 6] and len(history["val_accuracy"]) == 2 and "test_accuracy" not in history
 
 
 def test_train_on_a_tiny_set_and_zoo_round_trip(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGITLAB_HOME", str(tmp_path))
     rng = np.random.default_rng(0)
     tiny = data.MNIST(rng.random((16, 28, 28), dtype=np.float32), np.arange(16) % 10,
-                      np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64),
+                      rng.random((4, 28, 28), dtype=np.float32), np.arange(4) % 10,
                       rng.random((8, 28, 28), dtype=np.float32), np.arange(8) % 10)
     model = tm.CNN(batch_norm=True, dropout=0.5)
     history = tm.train(model, tiny, 2, batch_size=8, device="cpu", progress=False, verbose=False)
-    assert len(history["loss"]) == 2 and len(history["test_accuracy"]) == 2
-    facts = tm.facts(model, history, batch_size=8)
+    assert len(history["loss"]) == 2 and len(history["val_accuracy"]) == 2
+    facts = tm.facts(model, history, tm.evaluate(model, tiny.x_test, tiny.y_test)[1], batch_size=8)
+    assert 0 <= facts["test_accuracy"] <= 1 and facts["val_accuracy"] == history["val_accuracy"][-1]
     assert facts["params"] == tm.count_params(model) and facts["epochs"] == 2
     zoo.save("torch_cnn_bn", model, facts)
     loaded = tm.load("torch_cnn_bn", zoo.model_path("torch_cnn_bn"))
