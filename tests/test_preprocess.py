@@ -240,3 +240,19 @@ def test_any_drawn_stroke_yields_a_valid_digit(h, w, light, seed, mode):
     assert out.shape == (28, 28) and out.dtype == np.uint8 and out.max() == 255
     cy, cx = ndimage.center_of_mass(out.astype(float))
     assert abs(cy - 14) < 1.5 and abs(cx - 14) < 1.5
+
+
+def test_uci_digits_come_back_mnist_style_with_their_labels():
+    images, labels = pp.uci_digits()
+    assert images.shape == (1797, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (1797,) and np.bincount(labels).min() >= 170
+    com = ndimage.center_of_mass(images[0].astype(float))
+    assert abs(com[0] - pp.CENTER) < 1.5 and abs(com[1] - pp.CENTER) < 1.5
+
+
+def test_upsample_uci_rejects_what_is_not_a_uci_digit():
+    assert pp.upsample_uci(np.full((8, 8), 16.0)).shape == (32, 32)
+    with pytest.raises(ValueError, match="8x8 UCI digit"):
+        pp.upsample_uci(np.zeros((28, 28)))
+    with pytest.raises(ValueError, match="8x8 UCI digit"):
+        pp.upsample_uci(np.full((8, 8), 255.0))

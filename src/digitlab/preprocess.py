@@ -205,6 +205,24 @@ def naive(image: Any) -> np.ndarray:
     return to_uint8(np.asarray(resized))
 
 
+# --- other writers: scikit-learn's UCI digits ------------------------------------------------------
+def upsample_uci(image: Any, size: int = 32) -> np.ndarray:
+    """An 8x8 UCI digit (counts 0..16) back at the 32x32 resolution it was scanned at, as uint8."""
+    x = _check_2d(image, "image")
+    if x.shape != (8, 8) or x.min() < 0 or x.max() > 16:
+        raise ValueError(f"image must be an 8x8 UCI digit with counts 0..16, got shape {x.shape}")
+    big = Image.fromarray((x * 255 / 16).astype(np.float32)).resize((size, size), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(big), 0, 255).astype(np.uint8)
+
+
+def uci_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 UCI digits (13 writers, none in MNIST) as MNIST-style uint8 images, and labels."""
+    from sklearn.datasets import load_digits
+
+    uci = load_digits()
+    return np.stack([to_mnist(upsample_uci(x)) for x in uci.images]), uci.target.astype(np.int64)
+
+
 def to_uint8(x: np.ndarray) -> np.ndarray:
     """Clip a float image to [0, 1] and scale it to uint8 0-255."""
     return np.rint(np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0) * 255).astype(np.uint8)
