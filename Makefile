@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help install data exec-cache preview-cache book preview test test-unit test-notebooks test-site student answers bench lint clean
+.PHONY: help install data exec-cache preview-cache book preview test test-unit test-notebooks test-site test-colab colab-env dist student answers bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -49,25 +49,25 @@ preview-cache:
 	  rm -rf _build/preview/_build/.jupyter_cache; echo "$(EXEC_KEY)" > _build/preview/.exec-key; fi
 
 book: data exec-cache  ## the full build: execute every chapter, write _build/html (fails on any cell error)
-	env -u DIGITLAB_QUICK $(BIN)/jupyter-book build . -W --keep-going 2>&1 | tee _build/book.log
+	DIGITLAB_STRICT=1 env -u DIGITLAB_QUICK $(BIN)/jupyter-book build . -W --keep-going 2>&1 | tee _build/book.log
 
 preview: data preview-cache  ## a fast build in quick mode, written to _build/preview/_build/html
-	DIGITLAB_QUICK=1 $(BIN)/jupyter-book build . --path-output _build/preview -W --keep-going
+	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 $(BIN)/jupyter-book build . --path-output _build/preview -W --keep-going
 
 test: data node_modules/.installed  ## unit tests, then every chapter in quick mode with nbmake
-	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal tests book --nbmake --nbmake-timeout=600
+	DIGITLAB_STRICT=1 $(BIN)/python -m pytest -n $(JOBS) --dist worksteal tests book --nbmake --nbmake-timeout=600
 
 test-unit: data  ## unit tests only
-	$(BIN)/python -m pytest tests
+	DIGITLAB_STRICT=1 $(BIN)/python -m pytest tests
 
 test-notebooks: data  ## chapters only, in quick mode
-	DIGITLAB_QUICK=1 DIGITLAB_STRICT_EXERCISES=1 $(BIN)/python -m pytest -n $(JOBS) --dist worksteal book --nbmake --nbmake-timeout=600
+	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 DIGITLAB_STRICT_EXERCISES=1 $(BIN)/python -m pytest -n $(JOBS) --dist worksteal book --nbmake --nbmake-timeout=600
 
 # The site as a reader sees it: a quick-mode build that fails on any broken reference (-n -W), then
 # every page in headless Chromium (tests/site; needs Debian's `chromium`). Plots need the inline
 # backend, so MPLBACKEND is unset. Screenshots go to _build/screenshots/.
 test-site: data preview-cache  ## build the site in quick mode (nitpicky) and check every page in headless Chromium
-	DIGITLAB_QUICK=1 env -u MPLBACKEND $(BIN)/jupyter-book build . --path-output _build/preview -n -W --keep-going
+	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 env -u MPLBACKEND $(BIN)/jupyter-book build . --path-output _build/preview -n -W --keep-going
 	$(BIN)/python -m pytest tests/site
 
 # Instructors (book/instructors.md). `make student` fails if any solution line reaches the edition.
@@ -80,10 +80,45 @@ answers: $(STAMP)  ## the answer key in _build/answers (solutions shown, plus AN
 # Every model of the book in full mode, trained once (or loaded from the zoo cache that `make book`
 # fills), measured in one results file; book/results.ipynb renders the same numbers.
 bench: data  ## train or load every model (full mode) and write _build/results/results.json
-	env -u DIGITLAB_QUICK $(BIN)/digitlab bench --out _build/results/results.json
+	DIGITLAB_STRICT=1 env -u DIGITLAB_QUICK $(BIN)/digitlab bench --out _build/results/results.json
 
-lint: $(STAMP)  ## ruff over the package, tests and notebooks
-	$(BIN)/ruff check src tests book
+# ruff checks the code at py310 (pyproject.toml: pyupgrade, and the modules 3.12/3.13 removed are
+# banned), then its syntax and names as Python 3.11, 3.12 and 3.13 read them.
+lint: $(STAMP)  ## ruff over the package, tests, tools and notebooks, for Python 3.10 to 3.13
+	$(BIN)/ruff check src tests tools book
+	for v in py311 py312 py313; do $(BIN)/ruff check -q --target-version $$v --select E9,F,TID251 src tests tools book; done
+
+# The wheel and sdist a release uploads, in dist/: twine checks their metadata, tools/check_dist.py
+# checks the wheel holds the package and nothing else (no tests, book or answers).
+dist: $(STAMP)  ## build the wheel and sdist into dist/ and check them (twine check --strict)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python tools/check_dist.py dist
+
+# Colab, as close as this machine allows: .venv-colab holds Colab's package versions (read from
+# tests/data/colab-pip-freeze.txt, a copy of Colab's published pip freeze) on Python 3.11, with the
+# CPU torch nearest Colab's. Each notebook of $(COLAB) then runs in a fresh environment layered on it,
+# under a google.colab stand-in, and installs digitlab with its own first cell from the wheel of
+# `make dist`. Rebuilt only when the freeze or the tool changes.
+COLAB_VENV  := .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
+COLAB       ?= _build/colab
+
+$(COLAB_STAMP): tests/data/colab-pip-freeze.txt tools/colab_env.py
+	rm -rf $(COLAB_VENV)
+	$(PYTHON) -m venv $(COLAB_VENV)
+	$(PYTHON) tools/colab_env.py $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install -q --disable-pip-version-check \
+	  -r $(COLAB_VENV)/requirements.txt -c $(COLAB_VENV)/constraints.txt
+	@touch $(COLAB_STAMP)
+
+colab-env: $(COLAB_STAMP)  ## create .venv-colab pinned to Colab's packages (skipped when up to date)
+
+test-colab: dist $(COLAB_STAMP) data  ## run every notebook of _build/colab (COLAB=folder) in the Colab-like environment
+	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 DIGITLAB_COLAB_ENV=1 COLAB_NOTEBOOKS="$(COLAB)" \
+	  DIGITLAB_SOURCE="file://$(CURDIR)/$$(ls dist/*.whl)" \
+	  $(COLAB_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_colab.py -v --durations=0
 
 clean:  ## remove build output (keeps .venv and the data cache)
 	rm -rf _build .pytest_cache

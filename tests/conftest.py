@@ -1,4 +1,4 @@
-"""Test settings: every notebook runs in quick mode, and exercise solutions must check as correct.
+"""Test settings: every notebook runs in quick and strict mode, and exercise solutions must check as correct.
 
 Set at import time so that kernels started by nbmake (in this process or in xdist workers) inherit
 them. The data cache is the user's own (``DIGITLAB_HOME``), so MNIST is fetched once, not per run.
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 os.environ["DIGITLAB_QUICK"] = "1"
+os.environ["DIGITLAB_STRICT"] = "1"  # a missed accuracy floor fails (learners only get a warning)
 os.environ["DIGITLAB_STRICT_EXERCISES"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -39,21 +39,41 @@ def test_notebook_has_no_outputs_and_python3_kernel(path):
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
 
 
+def trains_a_network(nb: dict) -> bool:
+    """True when a notebook trains a network itself or through the zoo (a fresh Colab runtime trains)."""
+    code = "\n".join("".join(c["source"]) for c in nb["cells"][1:] if c["cell_type"] == "code")
+    pattern = r"^\s*(import|from)\s+(keras|tensorflow|torch)\b|\b(zoo|bench|keras_models|torch_models)\b"
+    return bool(re.search(pattern, code, flags=re.M))
+
+
+def test_chapters_0_and_1_train_nothing_and_the_rest_do():
+    trains = {p.stem: trains_a_network(json.loads(p.read_text())) for p in NOTEBOOKS}
+    assert not trains.pop("00-meet-mnist") and not trains.pop("01-perceptron")
+    assert all(trains.values()), f"expected to train: {trains}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_asks_colab_for_a_gpu(path):
-    meta = json.loads(path.read_text())["metadata"]
-    assert meta.get("accelerator") == "GPU", f"{path.name}: metadata.accelerator must be GPU"
+def test_notebook_asks_colab_for_a_gpu_only_when_it_trains(path):
+    nb = json.loads(path.read_text())
+    meta = nb["metadata"]
     assert "colab" in meta
+    if trains_a_network(nb):
+        assert meta.get("accelerator") == "GPU", f"{path.name}: metadata.accelerator must be GPU"
+        assert meta["colab"].get("gpuType") == "T4"
+    else:
+        assert "accelerator" not in meta and "gpuType" not in meta["colab"], f"{path.name} asks for a GPU it never uses"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_starts_with_the_colab_cell(path):
-    source = first_code_cell(json.loads(path.read_text()))
+    nb = json.loads(path.read_text())
+    source = first_code_cell(nb)
     assert '"google.colab" in sys.modules' in source
     install = [line for line in source.splitlines() if "%pip install" in line]
     assert len(install) == 1 and "digitlab" in install[0] and "git+https://github.com/" in install[0]
     assert not re.search(r"\b(numpy|tensorflow|torch|keras)\s*[=<>~!]", install[0]), "the Colab cell pins a framework"
-    assert "runtime.env_report()" in source
+    expected = "runtime.env_report(trains=True)" if trains_a_network(nb) else "runtime.env_report()"
+    assert source.rstrip().endswith(expected), f"{path.name}: the first cell must end with {expected}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

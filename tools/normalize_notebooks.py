@@ -1,9 +1,10 @@
-"""Normalise the book's notebooks: no outputs, the python3 kernel, Colab metadata asking for a GPU.
+"""Normalise the book's notebooks: no outputs, the python3 kernel, Colab metadata (a GPU when it trains).
 
 Usage: python tools/normalize_notebooks.py [book/*.ipynb]
 Run it after editing a chapter (pre-commit runs nbstripout too). It rewrites files atomically and
 only when something changed. The Colab cell itself is written by hand; tests/test_hygiene.py checks
-that every chapter has it.
+that every chapter has it. A chapter whose first cell calls ``runtime.env_report(trains=True)`` trains a
+network, so Colab is asked for a T4 GPU; the others ask for none (no GPU quota spent on NumPy).
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from pathlib import Path
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 COLAB = {"provenance": [], "gpuType": "T4", "toc_visible": True}
+
+
+def trains(nb: dict) -> bool:
+    """True when the first code cell says the chapter trains a network."""
+    first = next(("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"), "")
+    return "env_report(trains=True)" in first
 
 
 def normalize(nb: dict) -> dict:
@@ -32,8 +39,12 @@ def normalize(nb: dict) -> dict:
     meta = nb.setdefault("metadata", {})
     meta["kernelspec"] = KERNELSPEC
     meta["language_info"] = {"name": "python"}
-    meta["accelerator"] = "GPU"
-    meta["colab"] = {**COLAB, **{k: v for k, v in meta.get("colab", {}).items() if k == "name"}}
+    name = {k: v for k, v in meta.get("colab", {}).items() if k == "name"}
+    meta["colab"] = {k: v for k, v in {**COLAB, **name}.items() if k != "gpuType" or trains(nb)}
+    if trains(nb):
+        meta["accelerator"] = "GPU"
+    else:
+        meta.pop("accelerator", None)
     for key in ("jupytext", "widgets"):
         meta.pop(key, None)
     return nb

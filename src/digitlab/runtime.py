@@ -2,6 +2,8 @@
 
 Quick mode (``DIGITLAB_QUICK=1``) makes every chapter run in seconds on a CPU. Chapters never test
 the variable themselves: they ask this module for the number of epochs and the accuracy to expect.
+Strict mode (``DIGITLAB_STRICT=1`` or ``CI`` set: the book build, the tests, the grader) makes a missed
+accuracy floor an error; a learner's run only gets a warning and goes on.
 """
 
 from __future__ import annotations
@@ -14,11 +16,18 @@ import sys
 import numpy as np
 
 QUICK_ENV = "DIGITLAB_QUICK"
+STRICT_ENV = "DIGITLAB_STRICT"
+_TRUE = {"1", "true", "yes", "on"}
 
 
 def is_quick() -> bool:
     """True when ``DIGITLAB_QUICK`` is set to 1/true/yes (the tests set it; ``make book`` does not)."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return os.environ.get(QUICK_ENV, "").strip().lower() in _TRUE
+
+
+def is_strict() -> bool:
+    """True when a missed accuracy floor must fail: ``DIGITLAB_STRICT=1`` or ``CI`` is set."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() in _TRUE or bool(os.environ.get("CI"))
 
 
 def in_colab() -> bool:
@@ -47,13 +56,23 @@ def expected_accuracy(full: float, quick: float) -> float:
 
 
 def check_accuracy(accuracy: float, full: float, quick: float, what: str = "model") -> float:
-    """Assert that ``accuracy`` reaches the floor for this mode; return it. Fails loudly otherwise."""
+    """Check that ``accuracy`` reaches this mode's floor; return it.
+
+    Below the floor, strict mode (:func:`is_strict`) raises ``AssertionError``; a learner's run prints
+    a warning saying what to try, and the notebook goes on.
+    """
     floor = expected_accuracy(full, quick)
     accuracy = float(accuracy)
     if not accuracy >= floor:
         mode = "quick" if is_quick() else "full"
-        raise AssertionError(
-            f"{what}: test accuracy {accuracy:.4f} is below the {mode}-mode floor {floor:.4f}"
+        message = f"{what}: test accuracy {accuracy:.4f} is below the {mode}-mode floor {floor:.4f}"
+        if is_strict():
+            raise AssertionError(message)
+        print(
+            f"WARNING {message} (expected at least {floor:.2%}, measured {accuracy:.2%}).\n"
+            "  The chapter goes on, but this model did worse than the book's runs. Try: train longer"
+            " (more epochs), check that the runtime has a GPU (in Colab: Runtime > Change runtime"
+            " type > T4 GPU), or re-run the cell: a different random start often lands higher."
         )
     return accuracy
 
@@ -159,8 +178,22 @@ def accelerator() -> str:
     return "CPU"
 
 
-def env_report(frameworks: tuple[str, ...] = ("numpy", "tensorflow", "keras", "torch")) -> dict:
-    """Print (and return) Python, library versions, the device and the mode this chapter runs in."""
+def env_report(
+    frameworks: tuple[str, ...] = ("numpy", "tensorflow", "keras", "torch"),
+    trains: bool = False,
+    cpu_seconds: float | None = None,
+) -> dict:
+    """Print (and return) Python, library versions, the device and the mode this chapter runs in.
+
+    A chapter that trains a network passes ``trains=True``: without a GPU it first prints how to get
+    one and, given ``cpu_seconds``, how long the chapter took on a CPU in the last build.
+    """
+    if not isinstance(trains, bool):
+        raise ValueError(f"trains must be True or False, got {trains!r}")
+    if cpu_seconds is not None and (
+        isinstance(cpu_seconds, bool) or not isinstance(cpu_seconds, (int, float)) or not cpu_seconds >= 0
+    ):
+        raise ValueError(f"cpu_seconds must be a number of seconds >= 0, got {cpu_seconds!r}")
     report = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
     for name in frameworks:
         report[name] = _version(name) or "not installed"
@@ -169,7 +202,21 @@ def env_report(frameworks: tuple[str, ...] = ("numpy", "tensorflow", "keras", "t
     report["cpu cores"] = os.cpu_count()
     report["mode"] = "quick (DIGITLAB_QUICK=1)" if is_quick() else "full"
     report["colab"] = in_colab()
+    if trains and report["device"] == "CPU":
+        print(no_gpu_notice(cpu_seconds))
     width = max(map(len, report))
     for key, value in report.items():
         print(f"{key:<{width}}  {value}")
     return report
+
+
+def no_gpu_notice(cpu_seconds: float | None = None) -> str:
+    """The notice a training chapter prints when no GPU is visible."""
+    lines = [
+        "NOTE: no GPU was granted: this chapter trains networks and will run on the CPU, slowly.",
+        "  In Colab: Runtime > Change runtime type > T4 GPU, then run the notebook again.",
+    ]
+    if cpu_seconds is not None:
+        minutes, seconds = divmod(round(cpu_seconds), 60)
+        lines.append(f"  On a CPU the last build ran this chapter in {minutes} min {seconds} s.")
+    return "\n".join(lines)
