@@ -81,14 +81,14 @@ def test_make_schedule_rejects_unknown_names():
 
 def test_train_strong_learns_a_small_subset():
     torch.manual_seed(0)
-    mnist = data.load_mnist(quick=True)
+    mnist = data.load_mnist(quick=True, validation=500)
     keep = data.stratified_subset(mnist.y_train, 1500)
     small = data.MNIST(mnist.x_train[keep], mnist.y_train[keep], mnist.x_val, mnist.y_val,
                        mnist.x_test[:500], mnist.y_test[:500])
     model = tm.StrongNet((8, 16, 32))
     history = tm.train_strong(model, small, 2, batch_size=64, device="cpu", verbose=False)
-    assert len(history["lr"]) == 2 * 24 and len(history["test_accuracy"]) == 2
-    assert history["test_accuracy"][-1] > 0.6
+    assert len(history["lr"]) == 2 * 24 and len(history["val_accuracy"]) == 2
+    assert history["val_accuracy"][-1] > 0.6 and "test_accuracy" not in history
     assert not model.training
     with pytest.raises(TypeError, match="data"):
         tm.train_strong(model, (mnist.x_train, mnist.y_train), 1)
@@ -96,6 +96,10 @@ def test_train_strong_learns_a_small_subset():
         tm.train_strong(model, small, 0)
     with pytest.raises(ValueError, match="augment"):
         tm.train_strong(model, small, 1, augment="mixup")
+    no_validation = data.MNIST(small.x_train, small.y_train, small.x_val[:0], small.y_val[:0],
+                               small.x_test, small.y_test)
+    with pytest.raises(ValueError, match="validation split"):
+        tm.train_strong(model, no_validation, 1)
 
 
 def test_zoo_knows_the_strong_models_and_the_ensemble():

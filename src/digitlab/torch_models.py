@@ -445,12 +445,14 @@ def make_schedule(optimizer: torch.optim.Optimizer, schedule: str, lr: float, to
 def train_strong(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, lr: float = 3e-3,
                  weight_decay: float = 5e-4, batch_size: int = 128, schedule: str = "onecycle",
                  augment: bool = True, label_smoothing: float = 0.1, seed: int = 0,
-                 device: torch.device | str | None = None, test_every_epoch: bool = True,
+                 device: torch.device | str | None = None, validate_every_epoch: bool = True,
                  verbose: bool = True) -> dict[str, list[float]]:
     """Chapter 7's recipe: AdamW, a per-step schedule, label smoothing and on-device augmentation.
 
     ``augment=True`` applies random affine transforms to every batch. It reuses chapter 4's
-    ``batches`` and ``evaluate``. Returns the history of ``train`` plus the learning rate of every step (``lr``); with ``test_every_epoch=False`` only the last epoch is tested.
+    ``batches`` and ``evaluate``, and like ``train`` it monitors on ``data``'s validation split,
+    never the test set. Returns the history of ``train`` plus the learning rate of every step
+    (``lr``); with ``validate_every_epoch=False`` only the last epoch is validated.
     """
     from digitlab import augment as aug
 
@@ -459,6 +461,9 @@ def train_strong(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, lr: f
     if not isinstance(augment, bool):
         raise ValueError(f"augment must be True or False, got {augment!r}")
     runtime._check_positive_int("epochs", epochs)
+    if len(data.y_val) == 0:
+        raise ValueError("data must have a validation split to monitor training on: "
+                         "use data.load_mnist(validation=...)")
     device = runtime.device() if device is None else torch.device(device)
     model.to(device).to(memory_format=torch.channels_last)  # faster convolutions on CPUs
     x, y = as_images(data.x_train).to(device), as_labels(data.y_train).to(device)
@@ -468,7 +473,7 @@ def train_strong(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, lr: f
     loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     generator = torch.Generator().manual_seed(seed)
     history: dict[str, list[float]] = {k: [] for k in
-                                       ("loss", "accuracy", "test_loss", "test_accuracy", "seconds", "lr")}
+                                       ("loss", "accuracy", "val_loss", "val_accuracy", "seconds", "lr")}
     for epoch in range(1, epochs + 1):
         model.train()
         start, total, correct = time.perf_counter(), torch.zeros(()), torch.zeros((), dtype=torch.long)
@@ -487,13 +492,13 @@ def train_strong(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, lr: f
         history["seconds"].append(time.perf_counter() - start)
         history["loss"].append(total.item() / len(x))
         history["accuracy"].append(correct.item() / len(x))
-        tested = test_every_epoch or epoch == epochs
-        test_loss, test_acc = evaluate(model, data.x_test, data.y_test) if tested else (float("nan"),) * 2
-        history["test_loss"].append(test_loss)
-        history["test_accuracy"].append(test_acc)
+        validated = validate_every_epoch or epoch == epochs
+        val_loss, val_acc = evaluate(model, data.x_val, data.y_val) if validated else (float("nan"),) * 2
+        history["val_loss"].append(val_loss)
+        history["val_accuracy"].append(val_acc)
         if verbose:
             print(f"epoch {epoch}/{epochs}: loss {history['loss'][-1]:.4f}, "
-                  f"accuracy {history['accuracy'][-1]:.4f}, test accuracy {test_acc:.4f} "
+                  f"accuracy {history['accuracy'][-1]:.4f}, validation accuracy {val_acc:.4f} "
                   f"({history['seconds'][-1]:.1f} s)", flush=True)
     model.eval()
     return history
@@ -515,13 +520,17 @@ def ensemble_members() -> list[str]:
 
 
 def fit_strong(seed: int = 0) -> tuple[StrongNet, dict]:
-    """Train chapter 7's strong network with ``seed`` on all of MNIST; return it with its card."""
+    """Train chapter 7's strong network with ``seed`` on the training split; return it with its card.
+
+    The validation split (``validation_size()`` images) is held out, so chapter 7 can choose on it.
+    """
     runtime.seed_everything(seed)
     model = StrongNet()
-    history = train_strong(model, mnist_data.load_mnist(), runtime.epochs(full=STRONG_EPOCHS),
-                           seed=seed, test_every_epoch=False)
-    card = facts(model, history, batch_size=128)
-    card.pop("seconds_to_99", None)  # tested only after the last epoch
+    split = mnist_data.load_mnist(validation=validation_size())
+    history = train_strong(model, split, runtime.epochs(full=STRONG_EPOCHS), seed=seed,
+                           validate_every_epoch=False)
+    card = facts(model, history, evaluate(model, split.x_test, split.y_test)[1], batch_size=128)
+    card.pop("seconds_to_99", None)  # validated only after the last epoch
     return model, dict(card, seed=seed, loss=[round(v, 4) for v in history["loss"]],
                        recipe="AdamW, one-cycle, label smoothing, random affine augmentation")
 
@@ -563,8 +572,8 @@ def _defaults(function, skip: tuple[str, ...] = ()) -> dict:
 
 
 # What defines a strong member: StrongNet's and train_strong's defaults and the epochs.
-STRONG_SETTINGS = {"net": _defaults(StrongNet), "epochs": STRONG_EPOCHS, "version": 1,
-                   **_defaults(train_strong, skip=("seed", "device", "test_every_epoch", "verbose"))}
+STRONG_SETTINGS = {"net": _defaults(StrongNet), "epochs": STRONG_EPOCHS, "validation": VALIDATION, "version": 2,
+                   **_defaults(train_strong, skip=("seed", "device", "validate_every_epoch", "verbose"))}
 for _seed in ENSEMBLE_SEEDS:
     zoo.register(zoo.Recipe(
         name=strong_member(_seed), framework="pytorch", suffix=".pt",
