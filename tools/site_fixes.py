@@ -4,6 +4,10 @@ sphinx-thebe 0.3.1 adds its inline configuration script (``const THEBE_JS_URL = 
 the registry and once directly to the builder; Sphinx keeps both, because one has the file name
 ``""`` and the other ``None``. The second copy throws "Identifier 'THEBE_JS_URL' has already been
 declared" on every page. This drops exact duplicates of a page's scripts before it is written.
+
+sphinx-book-theme points each chapter's Colab button at the source notebook on the repository's
+branch; learners must get the Colab edition instead (``make colab``, published to its own branch),
+so ``colab_buttons`` rewrites that one button after the theme has made it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,20 @@ def dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = unique
 
 
+def colab_buttons(app, pagename, templatename, context, doctree) -> None:
+    """Point the page's Colab launch button at the chapter in the Colab edition's branch."""
+    from digitlab.colab import colab_url
+
+    options = app.config.html_theme_options
+    colab = options.get("launch_buttons", {}).get("colab_url", "").rstrip("/")
+    for group in context.get("header_buttons", []) if colab else []:
+        for button in group.get("buttons", []) if group.get("label") == "launch-buttons" else []:
+            if button.get("url", "").startswith(colab + "/"):
+                button["url"] = colab_url(pagename.rsplit("/", 1)[-1] + ".ipynb",
+                                          options["repository_url"])
+
+
 def setup(app):
     app.connect("html-page-context", dedupe_scripts, priority=900)
+    app.connect("html-page-context", colab_buttons, priority=900)  # after the theme's (501)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
