@@ -292,3 +292,16 @@ def test_real_glued_values_are_the_builds(real):
                 assert shown + myst.BUILD_MARK in made[cell.id], f"{path.name}: {m.group(0)}"
                 checked += 1
     assert checked >= 100  # the book glues about 120 values into its prose
+
+
+def test_cli_writes_the_edition_or_says_why_not(tmp_path, capsys):
+    from digitlab import cli
+
+    book, build = _book(tmp_path)
+    config = tmp_path / "_config.yml"
+    config.write_text(f"repository:\n  url: {colab.REPOSITORY}\n")
+    args = ["colab", "--book", str(book), "--out", str(tmp_path / "colab"), "--config", str(config)]
+    assert cli.main([*args, "--build", str(build)]) == 0
+    assert "wrote" in capsys.readouterr().out and (tmp_path / "colab" / "01-demo.ipynb").is_file()
+    assert cli.main([*args, "--build", str(tmp_path / "none")]) == 2
+    assert "run `make book`" in capsys.readouterr().err

@@ -25,16 +25,26 @@ def dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
 
 
 def colab_buttons(app, pagename, templatename, context, doctree) -> None:
-    """Point the page's Colab launch button at the chapter in the Colab edition's branch."""
+    """Point a chapter's Colab button at its Colab edition; drop it from pages that have none.
+
+    The edition (``make colab``) holds the ``.ipynb`` chapters only; a MyST-Markdown page such as
+    instructors.md would otherwise get a button that opens a file Colab cannot read.
+    """
     from digitlab.colab import colab_url
 
     options = app.config.html_theme_options
     colab = options.get("launch_buttons", {}).get("colab_url", "").rstrip("/")
+    is_chapter = str(app.env.doc2path(pagename)).endswith(".ipynb")
     for group in context.get("header_buttons", []) if colab else []:
-        for button in group.get("buttons", []) if group.get("label") == "launch-buttons" else []:
+        if group.get("label") != "launch-buttons":
+            continue
+        buttons = [b for b in group["buttons"] if is_chapter or not b.get("url", "").startswith(colab)]
+        for button in buttons:
             if button.get("url", "").startswith(colab + "/"):
-                button["url"] = colab_url(pagename.rsplit("/", 1)[-1] + ".ipynb",
-                                          options["repository_url"])
+                button["url"] = colab_url(pagename.rsplit("/", 1)[-1] + ".ipynb", options["repository_url"])
+        group["buttons"] = buttons
+    context["header_buttons"] = [g for g in context.get("header_buttons", [])
+                                 if g.get("label") != "launch-buttons" or g["buttons"]]
 
 
 def setup(app):

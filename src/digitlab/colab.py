@@ -171,7 +171,7 @@ def _section_anchors(nb: nbformat.NotebookNode) -> list[str]:
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*$", editions.source(cell), flags=re.M):
-                text = re.sub(r"[`*_]|\{[\w:-]+\}", "", heading)
+                text = re.sub(r"[`*]|\{[\w:-]+\}", "", heading)
                 current = make_id(text)
                 used[current] = used.get(current, 0) + 1
                 current = current if used[current] == 1 else ""  # a repeated title gets a number id
