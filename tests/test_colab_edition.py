@@ -305,3 +305,33 @@ def test_cli_writes_the_edition_or_says_why_not(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out and (tmp_path / "colab" / "01-demo.ipynb").is_file()
     assert cli.main([*args, "--build", str(tmp_path / "none")]) == 2
     assert "run `make book`" in capsys.readouterr().err
+
+
+def test_real_first_cells_give_the_builds_cpu_time(real):
+    from jupyter_cache import get_cache
+
+    build, out = real
+    cache, checked = get_cache(build / ".jupyter_cache"), 0
+    for path in editions.chapters(ROOT / "book"):
+        nb = editions.read(path)
+        try:
+            seconds = cache.match_cache_notebook(nb).data["execution_seconds"]
+        except KeyError:  # the build ran an older version of this chapter
+            continue
+        first = next(c.source for c in editions.read(out / path.name).cells if c.cell_type == "code")
+        expected = f"runtime.env_report(trains=True, cpu_seconds={seconds:.0f})"
+        assert first.rstrip().endswith(expected if colab.trains(nb, path.stem) else "runtime.env_report()")
+        checked += 1
+    if not checked:
+        pytest.skip("the build's execution cache holds none of the current chapters")
+
+
+def test_trains_reads_the_first_cell_else_the_list():
+    def first(code):
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell(code)])
+
+    assert colab.trains(first("runtime.env_report(trains=True)"), "00-meet-mnist")
+    assert not colab.trains(first("runtime.env_report(trains=False)"), "03-keras-cnn")
+    assert colab.trains(first("runtime.env_report()"), "03-keras-cnn")  # not said yet: the list
+    assert not colab.trains(first("runtime.env_report()"), "00-meet-mnist")
+    assert colab.extras(first('%pip install "digitlab[tf, widgets] @ x"')) == ["widgets"]
