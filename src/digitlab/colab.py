@@ -204,7 +204,7 @@ def write_colab(book_dir: str | os.PathLike = "book", build_dir: str | os.PathLi
     inventory = build / "html" / "objects.inv"
     if not inventory.is_file():
         raise FileNotFoundError(f"build_dir has no built site ({inventory} is missing): run "
-                                "`make book` (or `make preview` for the quick-mode build) first")
+                                "`make book` first (or `make preview`, then `make colab QUICK=1`)")
     site = site_url(repository)
     shared = myst.Page(site, "", book, citations=myst.read_citations(book / "references.bib"),
                        inventory=myst.read_inventory(inventory))
