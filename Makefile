@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help install data exec-cache preview-cache book preview test test-unit test-notebooks test-site test-colab colab-env dist student answers bench lint clean
+.PHONY: help install data exec-cache preview-cache book preview test test-unit test-notebooks test-site test-colab colab-env colab dist student answers bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -76,6 +76,12 @@ student: $(STAMP)  ## the student edition in _build/student (solutions replaced 
 
 answers: $(STAMP)  ## the answer key in _build/answers (solutions shown, plus ANSWERS.md)
 	$(BIN)/digitlab answers --out _build/answers
+
+# The Colab edition that the site's Colab buttons open (published to the `colab` branch by the book
+# workflow): from the full build (`make book`), or with QUICK=1 from the quick-mode one (`make preview`).
+COLAB_BUILD = $(if $(QUICK),_build/preview/_build,_build)
+colab: $(STAMP)  ## the Colab edition in _build/colab, from `make book`'s build (QUICK=1: from `make preview`'s)
+	$(BIN)/digitlab colab --build $(COLAB_BUILD) --out _build/colab
 
 # Every model of the book in full mode, trained once (or loaded from the zoo cache that `make book`
 # fills), measured in one results file; book/results.ipynb renders the same numbers.

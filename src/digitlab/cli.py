@@ -50,6 +50,29 @@ def cmd_edition(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_colab(args: argparse.Namespace) -> int:
+    """Write the Colab edition from the sources and the executed build."""
+    from pathlib import Path
+
+    import yaml
+
+    from digitlab import colab
+
+    config = Path(args.config)
+    repository = colab.REPOSITORY
+    if config.is_file():
+        repository = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get(
+            "repository", {}).get("url", repository)
+    try:
+        out = colab.write_colab(args.book, args.build, args.out, repository)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"digitlab colab: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} ({len(list(out.glob('*.ipynb')))} notebooks from {args.build}); "
+          f"Colab opens them from the {colab.BRANCH!r} branch")
+    return 0
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     """Run each submitted notebook in a fresh kernel and write the CSV report and its summary."""
     from pathlib import Path
@@ -104,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--book", default="book", help="folder of the chapter notebooks (default: book)")
         p.add_argument("--out", default=f"_build/{name}", help=f"output folder (default: _build/{name})")
         p.set_defaults(func=cmd_edition)
+
+    p = sub.add_parser("colab", help="write the Colab edition (needs the executed build of the book)")
+    p.add_argument("--book", default="book", help="folder of the chapter notebooks (default: book)")
+    p.add_argument("--build", default="_build",
+                   help="the book's build folder (default: _build; the quick-mode one is _build/preview/_build)")
+    p.add_argument("--out", default="_build/colab", help="output folder (default: _build/colab)")
+    p.add_argument("--config", default="_config.yml", help="the book's config, for its repository URL")
+    p.set_defaults(func=cmd_colab)
 
     p = sub.add_parser("grade", help="run submitted notebooks and report each exercise's check")
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION",

@@ -1,5 +1,5 @@
 """The built site in headless Chromium: every page loads cleanly, images load, each chapter's Colab
-button opens that chapter, search works, solutions start hidden. `make test-site` builds, then runs it.
+button opens its Colab edition, search works, solutions start hidden. `make test-site` builds, then runs it.
 Which console errors are excused, and why, is said in sitekit.py.
 """
 
@@ -54,13 +54,19 @@ def test_chapters_that_plot_show_figures(visits):
             assert any("/_images/" in i["src"] for i in images), f"{nb.name}: plots, but no figure"
 
 
-def test_colab_button_opens_the_chapter(visits, book_config):
+def test_colab_button_opens_the_colab_edition(visits, book_config):
+    """Each chapter's Colab button opens that chapter in the Colab edition's branch (make colab)."""
+    from digitlab.colab import BRANCH
+
     repo = urlparse(book_config["repository"]["url"]).path.strip("/")
     colab = book_config["launch_buttons"]["colab_url"].rstrip("/")
-    for nb in built_chapters(visits):
-        expected = f"{colab}/github/{repo}/blob/main/book/{nb.name}"
+    for nb in built_chapters(visits) + [ROOT / "book" / "results.ipynb"]:
+        expected = f"{colab}/github/{repo}/blob/{BRANCH}/{nb.name}"
         links = visits[f"book/{nb.stem}.html"].colab_links
         assert links and set(links) == {expected}, f"{nb.name}: Colab button points at {links}"
+    edition = {f"book/{nb.stem}.html" for nb in (ROOT / "book").glob("*.ipynb")}
+    others = {page: v.colab_links for page, v in visits.items() if page not in edition and v.colab_links}
+    assert not others, f"pages with no Colab edition link to Colab: {others}"
 
 
 def test_solutions_start_collapsed(visits):
