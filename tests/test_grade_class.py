@@ -124,3 +124,21 @@ def test_manual_column_merge_and_gradebooks(graded):
     assert moodle["ann"]["Chapter 1"] == "9" and moodle["w1"]["Chapter 1"] == "8" and moodle["w2"]["Chapter 1"] == "0"
     assert moodle["ann"]["Email address"] == "ann@example.edu"
     assert "| ann | Ann | 6 | 3 | 9 | 9 |" in out.with_suffix(".md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_real_chapter_1_answer_key_and_blank_student_edition(tmp_path):
+    """The real chapter: its answer key earns every point, its untouched student edition none."""
+    from digitlab import editions
+
+    chapter = ck.ROOT / "book" / "01-perceptron.ipynb"
+    roster = ck.write_class(tmp_path, {"key": editions.answer_notebook(editions.read(chapter)),
+                                       "blank": editions.student_notebook(editions.read(chapter))})
+    out = tmp_path / "results.csv"
+    grade.grade_class(chapter, roster, out, hidden=ck.HIDDEN, workers=2, cell_timeout=300, notebook_timeout=600)
+    rows = ck.read_csv(out)
+    assert {r["exercise"] for r in rows} == {"ch01.and_gate", "ch01.sigmoid_derivative", "ch01.critical_lr",
+                                             "ch01.stable_softmax"}
+    assert {r["status"] for r in rows if r["id"] == "key"} == {"correct"}
+    assert sum(ck.points_by(rows)["key"].values()) == 1 + 2 + 3 + 2
+    assert {r["status"] for r in rows if r["id"] == "blank"} == {"unanswered"}

@@ -117,6 +117,6 @@ def test_container_command_has_no_network_and_only_the_workspace(private_cache):
         command = isolation.container_command("podman", "digitlab-grader", ws, "submission.ipynb", 30)
     text = " ".join(command)
     assert command[:2] == ["podman", "run"] and "--network none" in text
-    assert f"{ws.work}:/work" in text and f"{ws.digitlab}:/digitlab" in text
+    assert f"{ws.work}:/submission" in text and f"{ws.digitlab}:/digitlab" in text
     assert "instructor-secret" not in text and "DIGITLAB_STRICT=1" in text
     assert command[-1] == "submission.ipynb" and "--ExecutePreprocessor.timeout=30" in text

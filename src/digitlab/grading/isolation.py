@@ -98,11 +98,11 @@ def container_command(runtime: str, image: str, workspace: Workspace, notebook: 
                       cell_timeout: int) -> list[str]:
     """The command that executes ``notebook`` (in the workspace's work folder) in a container."""
     env = workspace.env()
-    mounts = {workspace.work: "/work", workspace.digitlab: "/digitlab", workspace.home: "/home/student"}
-    env.update(HOME="/home/student", TMPDIR="/home/student/tmp", DIGITLAB_HOME="/digitlab")
+    mounts = {workspace.work: "/submission", workspace.digitlab: "/digitlab", workspace.home: "/student-home"}
+    env.update(HOME="/student-home", TMPDIR="/student-home/tmp", DIGITLAB_HOME="/digitlab")
     env.pop("PATH")
     command = [runtime, "run", "--rm", "--network", "none", "--memory", "4g", "--pids-limit", "512",
-               "--workdir", "/work"]
+               "--workdir", "/submission"]
     for host, inside in mounts.items():
         command += ["--volume", f"{host}:{inside}"]
     for name, value in sorted(env.items()):
