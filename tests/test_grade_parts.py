@@ -53,6 +53,8 @@ def test_imports_before_collects_the_notebooks_imports():
     prelude = restore.imports_before(restored, slots[1].answer_index)
     assert prelude.splitlines() == ["import numpy as np", "from digitlab import numpy_nets",
                                     "from digitlab.exercises import ch01"]
+    needed = restore.imports_before(restored, slots[1].answer_index, slots[1].answer_source)
+    assert needed.splitlines() == ["from digitlab import numpy_nets"]  # what sigmoid_grad uses
 
 
 # --- capture --------------------------------------------------------------------------------------
@@ -211,3 +213,31 @@ def test_make_book_course_builds_a_site_without_solutions(tmp_path):
     page = (book / "_build" / "course" / "_build" / "html" / "book" / "chapter.html").read_text()
     assert "second cell ran" in page and "secret_answer" not in page
     assert not (book / "_build" / "html").exists()  # the public site is not touched
+
+
+@pytest.mark.slow
+def test_every_hidden_test_passes_its_answer_key_and_not_the_starter():
+    """Each function exercise with a hidden test, judged through the sandbox (no kernel needed)."""
+    from digitlab import editions
+    from digitlab.grading import isolation, sandbox
+
+    tests = judge.load_hidden(ck.HIDDEN)
+    checked = []
+    for chapter in sorted((ROOT / "book").glob("0*.ipynb")):
+        source = editions.read(chapter)
+        starters = restore.restore(source, editions.student_notebook(source), "n")[1]
+        functions = {s.exercise for s in starters if "def " in s.answer_source}
+        for edition, want in ((editions.answer_notebook, "correct"), (editions.student_notebook, "unanswered")):
+            restored, slots = restore.restore(source, edition(source), "n")
+            for slot in slots:
+                if slot.exercise not in tests or slot.exercise not in functions:
+                    continue
+                with isolation.Workspace() as ws:
+                    def run(calls, slot=slot, ws=ws, restored=restored):
+                        return sandbox.call(restore.imports_before(restored, slot.answer_index, slot.answer_source),
+                                            slot.answer_source,
+                                            slot.expression, calls, env=ws.env(), cwd=ws.work, timeout=120)
+                    verdict = judge.judge(slot.exercise, capture.Function("f"), "", tests, 11, run)
+                assert verdict.status == want, (slot.exercise, edition.__name__, verdict.message)
+                checked.append(slot.exercise)
+    assert len(set(checked)) >= 12, sorted(set(checked))

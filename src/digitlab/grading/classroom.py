@@ -59,7 +59,7 @@ def _judge_slot(slot: restore.Slot, nb, tests: dict, seed: int, ws: isolation.Wo
 
     def run_function(calls: list) -> list:
         folder.mkdir(exist_ok=True)
-        return sandbox.call(restore.imports_before(nb, slot.answer_index), slot.answer_source,
+        return sandbox.call(restore.imports_before(nb, slot.answer_index, slot.answer_source), slot.answer_source,
                             slot.expression, calls, env=ws.env(), cwd=folder, timeout=timeout)
 
     verdict = judge.judge(slot.exercise, value, error, tests, seed, run_function)

@@ -84,7 +84,8 @@ def restore(source: nbformat.NotebookNode, submission: nbformat.NotebookNode,
         if target and pending is not None:
             pending.exercise, pending.expression = target
             pending.capture_index = len(cells)
-            cells.append(nbformat.v4.new_code_cell(capture.cell_source(nonce, *target)))
+            cells.append(nbformat.v4.new_code_cell(capture.cell_source(nonce, *target),
+                                                   metadata={"digitlab": {"capture": True}}))
             slots.append(pending)
             pending = None
         cells.append(new)
@@ -95,14 +96,41 @@ def restore(source: nbformat.NotebookNode, submission: nbformat.NotebookNode,
     return out, slots
 
 
-def imports_before(nb: nbformat.NotebookNode, index: int) -> str:
-    """The import statements of the code cells before ``index`` (the sandbox's prelude)."""
-    lines = []
+DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def imports_before(nb: nbformat.NotebookNode, index: int, code: str = "") -> str:
+    """The imports, functions and classes before cell ``index`` that ``code`` needs (the sandbox's prelude).
+
+    Only what the answer cell uses, directly or through another kept definition, so a function that
+    needs NumPy does not pay for TensorFlow because the chapter imported it too. With no ``code``,
+    every definition is kept.
+    """
+    nodes = []
     for cell in nb.cells[:index]:
-        if cell.get("cell_type") != "code":
+        if cell.get("cell_type") != "code" or cell.get("metadata", {}).get("digitlab", {}).get("capture"):
             continue
         tree = editions._parse(editions.source(cell))
-        for node in tree.body if tree else []:
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                lines.append(ast.unparse(node))
-    return "\n".join(dict.fromkeys(lines))
+        nodes += [node for node in (tree.body if tree else []) if isinstance(node, DEFINITIONS)]
+    tree = editions._parse(code) if code else None
+    if tree is not None:
+        needed, kept, changed = _names_used(tree), [], True
+        while changed:
+            changed = False
+            for node in nodes:
+                if node not in kept and _names_bound(node) & needed:
+                    kept.append(node)
+                    needed |= _names_used(node)
+                    changed = True
+        nodes = [node for node in nodes if node in kept]
+    return "\n".join(dict.fromkeys(ast.unparse(node) for node in nodes))
+
+
+def _names_used(tree: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _names_bound(node: ast.AST) -> set[str]:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    return {node.name}

@@ -1,13 +1,15 @@
 """Call a student's function on the grader's inputs, in a separate process with a time limit.
 
 The grader starts ``python -m digitlab.grading.sandbox`` in a fresh workspace with the isolated
-environment, sends on stdin the notebook's imports, the student's answer cell, the expression naming
-the function and the argument lists, and reads one JSON line back: each call's encoded result or the
+environment, sends on stdin the notebook's imports and definitions, the student's answer cell (of
+which only definitions and assignments run), the expression naming the function and the argument
+lists, and reads one JSON line back: each call's encoded result or the
 exception it raised. Nothing the student's code does runs in the grader's own process.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -56,6 +58,22 @@ def _decode(data) -> object:
         return Raised(f"malformed result ({e})")
 
 
+def _define(code: str, namespace: dict) -> None:
+    """Run the definitions, imports and assignments of ``code``, one statement at a time.
+
+    Other statements (prints, plots, loops) are the cell's demonstration and are skipped; a statement
+    that fails (it needs a variable of the notebook) is skipped too, so later definitions still run.
+    """
+    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
+            ast.AnnAssign)
+    for node in ast.parse(code).body:
+        if isinstance(node, keep):
+            try:
+                exec(compile(ast.Module([node], type_ignores=[]), "<answer cell>", "exec"), namespace)
+            except Exception:
+                continue
+
+
 def main() -> None:
     """Read the request, define the function, call it, print the results (the subprocess side)."""
     request = json.loads(sys.stdin.read())
@@ -68,8 +86,8 @@ def main() -> None:
             from IPython.core.inputtransformer2 import TransformerManager
 
             code = TransformerManager().transform_cell(code)
-        exec(compile(request["prelude"], "<imports>", "exec"), namespace)
-        exec(compile(code, "<answer cell>", "exec"), namespace)
+        _define(request["prelude"], namespace)
+        _define(code, namespace)
         function = eval(request["expression"], namespace)
     except BaseException as e:  # the answer cell itself failed
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
