@@ -112,6 +112,15 @@ def test_container_mode_needs_a_runtime(monkeypatch, tmp_path):
                           tmp_path / "r.csv", isolate="container")
 
 
+def test_container_mode_refuses_a_runtime_that_does_not_answer(monkeypatch, tmp_path):
+    fake = tmp_path / "podman"
+    fake.write_text("#!/bin/sh\necho 'Cannot connect to the service' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(shutil, "which", lambda name: str(fake) if name == "podman" else None)
+    with pytest.raises(ValueError, match="podman is installed but does not work: Cannot connect to the service"):
+        isolation.container_runtime()
+
+
 def test_container_command_has_no_network_and_only_the_workspace(private_cache):
     with isolation.Workspace() as ws:
         command = isolation.container_command("podman", "digitlab-grader", ws, "submission.ipynb", 30)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -84,10 +85,17 @@ def _copy_read_only(shared: Path, private: Path) -> None:
 
 
 def container_runtime() -> str:
-    """The container command (podman, else docker), or ``ValueError`` saying there is none."""
+    """The container command (podman, else docker) that answers, or ``ValueError`` saying why not."""
     for name in ("podman", "docker"):
         path = shutil.which(name)
         if path:
+            try:
+                done = subprocess.run([path, "info"], capture_output=True, text=True, timeout=60)
+            except (OSError, subprocess.TimeoutExpired) as e:
+                raise ValueError(f"isolate='container': {name} did not answer ({type(e).__name__})") from None
+            if done.returncode != 0:
+                last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no message"]
+                raise ValueError(f"isolate='container': {name} is installed but does not work: {last[0][:200]}")
             return path
     raise ValueError("isolate='container' needs podman or docker on PATH, and neither was found; "
                      "install one, or use isolate='process' (see the instructors' guide for what it "
