@@ -109,6 +109,20 @@ def test_judge_uses_hidden_tests_then_public_checks_then_the_instructor():
         judge.load_hidden(ROOT / "nowhere")
 
 
+def test_judging_happens_in_quick_mode_like_the_kernels(monkeypatch):
+    """ch03.one_hot compares with the test labels of quick mode's subset, as the kernel saw them."""
+    from digitlab import data, runtime
+    from digitlab.grading import classroom
+
+    monkeypatch.delenv("DIGITLAB_QUICK", raising=False)
+    with classroom.quick_mode():
+        assert runtime.is_quick()
+        labels = data.load_mnist(channels="last").y_test[:100]
+        verdict = judge.judge("ch03.one_hot", np.eye(10)[labels], "", {}, 1, None)
+    assert verdict.status == "correct", verdict.message
+    assert not runtime.is_quick()
+
+
 # --- marks ----------------------------------------------------------------------------------------
 def test_points_file_and_roster_are_validated(tmp_path):
     path = tmp_path / "points.toml"
