@@ -255,3 +255,14 @@ def test_every_hidden_test_passes_its_answer_key_and_not_the_starter():
                 assert verdict.status == want, (slot.exercise, edition.__name__, verdict.message)
                 checked.append(slot.exercise)
     assert len(set(checked)) >= 12, sorted(set(checked))
+
+
+def test_no_solution_sketch_ships_in_the_package_and_the_answer_key_has_them_all():
+    from digitlab import editions
+
+    names = [ex.name for path in editions.chapters(ROOT / "book") for ex in editions.exercises(editions.read(path))]
+    for module in sorted({name.split(".")[0] for name in names}):
+        assert all(not info["solution"] for info in editions.catalog_of(module).values()), module
+    sketches = editions.sketches(ROOT / "book")
+    assert sorted(sketches) == sorted(names)
+    assert f"*Idea:* {sketches['ch00.sevens']}" in editions.answer_key_markdown(ROOT / "book")
