@@ -150,7 +150,7 @@ def write_edition(kind: str, book_dir: str | os.PathLike = "book",
     """Write the ``student`` or ``answers`` edition of the book to ``out_dir`` and return it.
 
     Notebooks are transformed and every other file of ``book_dir`` (pages, images) is copied, so
-    relative links keep working. The folder is built aside and swapped in whole.
+    relative links keep working; the student edition leaves out the instructors' guide. The folder is built aside and swapped in whole.
     """
     if kind not in EDITIONS:
         raise ValueError(f"kind must be one of {EDITIONS}, got {kind!r}")
@@ -163,8 +163,8 @@ def write_edition(kind: str, book_dir: str | os.PathLike = "book",
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; the edition is for sharing
-        shutil.copytree(book, tmp, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.ipynb"))
+        skip = [".ipynb_checkpoints", "__pycache__", "*.ipynb"] + (["instructors.md"] if kind == "student" else [])
+        shutil.copytree(book, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*skip))
         transform = student_notebook if kind == "student" else answer_notebook
         for path in notebooks:
             nbformat.write(transform(read(path)), os.fspath(tmp / path.name))
