@@ -129,3 +129,6 @@ def test_container_command_has_no_network_and_only_the_workspace(private_cache):
     assert f"{ws.work}:/submission" in text and f"{ws.digitlab}:/digitlab" in text
     assert "instructor-secret" not in text and "DIGITLAB_STRICT=1" in text
     assert command[-1] == "submission.ipynb" and "--ExecutePreprocessor.timeout=30" in text
+    functions = isolation.container_sandbox("podman", "digitlab-grader", ws)
+    assert functions[:3] == ["podman", "run", "--rm"] and "-i" in functions and "--network" in functions
+    assert functions[-4:] == ["digitlab-grader", "python", "-m", "digitlab.grading.sandbox"]

@@ -40,18 +40,22 @@ def mark_submission(student: marks.Student, source, tests: dict, *, seed: int, c
     with isolation.Workspace() as ws:
         path = ws.work / "submission.ipynb"
         runner.write_notebook(restored, path)
+        sandbox_command = None
         if isolate == "container":
-            command = isolation.container_command(isolation.container_runtime(), image, ws, path.name, cell_timeout)
+            engine = isolation.container_runtime()
+            command = isolation.container_command(engine, image, ws, path.name, cell_timeout)
             restored = runner.execute_in_container(command, ws.work, run, notebook_timeout) or restored
+            sandbox_command = isolation.container_sandbox(engine, image, ws)
         else:
             runner.execute(restored, ws.work, ws.env(), run, cell_timeout, notebook_timeout, ws.root / "stderr")
-        run.verdicts = [_judge_slot(slot, restored, tests, seed, ws, call_timeout, nonce) for slot in slots]
+        run.verdicts = [_judge_slot(slot, restored, tests, seed, ws, call_timeout, nonce, sandbox_command)
+                        for slot in slots]
     run.seconds = round(time.monotonic() - start, 2)
     return run
 
 
 def _judge_slot(slot: restore.Slot, nb, tests: dict, seed: int, ws: isolation.Workspace,
-                timeout: float, nonce: str) -> judge.Verdict:
+                timeout: float, nonce: str, command: list[str] | None = None) -> judge.Verdict:
     outputs = nb.cells[slot.capture_index].get("outputs", [])
     value, error = capture.read_outputs(outputs, nonce, slot.exercise)
     if error and not outputs and not nb.cells[slot.capture_index].get("execution_count"):
@@ -61,7 +65,7 @@ def _judge_slot(slot: restore.Slot, nb, tests: dict, seed: int, ws: isolation.Wo
     def run_function(calls: list) -> list:
         folder.mkdir(exist_ok=True)
         return sandbox.call(restore.imports_before(nb, slot.answer_index, slot.answer_source), slot.answer_source,
-                            slot.expression, calls, env=ws.env(), cwd=folder, timeout=timeout)
+                            slot.expression, calls, env=ws.env(), cwd=folder, timeout=timeout, command=command)
 
     verdict = judge.judge(slot.exercise, value, error, tests, seed, run_function)
     if not slot.found and verdict.status == "unanswered":

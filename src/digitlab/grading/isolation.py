@@ -105,16 +105,25 @@ def container_runtime() -> str:
 def container_command(runtime: str, image: str, workspace: Workspace, notebook: str,
                       cell_timeout: int) -> list[str]:
     """The command that executes ``notebook`` (in the workspace's work folder) in a container."""
+    return _container_run(runtime, image, workspace) + [
+        "jupyter", "nbconvert", "--to", "notebook", "--execute", "--allow-errors",
+        f"--ExecutePreprocessor.timeout={cell_timeout}", "--output", "executed.ipynb", notebook]
+
+
+def container_sandbox(runtime: str, image: str, workspace: Workspace) -> list[str]:
+    """The command that runs the function sandbox in a container (its request comes on stdin)."""
+    return _container_run(runtime, image, workspace, interactive=True) + ["python", "-m", "digitlab.grading.sandbox"]
+
+
+def _container_run(runtime: str, image: str, workspace: Workspace, interactive: bool = False) -> list[str]:
     env = workspace.env()
     mounts = {workspace.work: "/submission", workspace.digitlab: "/digitlab", workspace.home: "/student-home"}
     env.update(HOME="/student-home", TMPDIR="/student-home/tmp", DIGITLAB_HOME="/digitlab")
     env.pop("PATH")
-    command = [runtime, "run", "--rm", "--network", "none", "--memory", "4g", "--pids-limit", "512",
-               "--workdir", "/submission"]
+    command = [runtime, "run", "--rm", *(["-i"] if interactive else []), "--network", "none", "--memory", "4g",
+               "--pids-limit", "512", "--workdir", "/submission"]
     for host, inside in mounts.items():
         command += ["--volume", f"{host}:{inside}"]
     for name, value in sorted(env.items()):
         command += ["--env", f"{name}={value}"]
-    return command + [image, "jupyter", "nbconvert", "--to", "notebook", "--execute", "--allow-errors",
-                      f"--ExecutePreprocessor.timeout={cell_timeout}", "--output", "executed.ipynb",
-                      notebook]
+    return command + [image]

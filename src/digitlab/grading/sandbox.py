@@ -30,12 +30,15 @@ class Raised:
 
 
 def call(prelude: str, cell: str, expression: str, calls: list[tuple], *, env: dict, cwd: Path,
-         timeout: float = 30) -> list:
-    """Run the student's function on each argument tuple of ``calls``; results or ``Raised``."""
+         timeout: float = 30, command: list[str] | None = None) -> list:
+    """Run the student's function on each argument tuple of ``calls``; results or ``Raised``.
+
+    ``command`` replaces the local Python (``isolation.container_sandbox`` runs it in a container).
+    """
     request = json.dumps({"prelude": prelude, "cell": cell, "expression": expression,
                           "calls": [[capture.encode(a) for a in args] for args in calls]})
     try:
-        done = subprocess.run([sys.executable, "-m", "digitlab.grading.sandbox"], input=request,
+        done = subprocess.run(command or [sys.executable, "-m", "digitlab.grading.sandbox"], input=request,
                               capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
                               start_new_session=True)
     except subprocess.TimeoutExpired:
