@@ -127,7 +127,7 @@ def grade_class(source: str | os.PathLike, roster: str | os.PathLike, out: str |
     report.write_rows(out, report.MARK_COLUMNS, rows)
     totals = write_gradebook(roster, out, points=points, manual=manual, gradebook=gradebook, fmt=fmt,
                              assignment=assignment or Path(source).stem)
-    report.write_text(out.with_suffix(".md"), report.marks_markdown(rows, totals, runs, time.monotonic() - start))
+    report.write_text(out.with_suffix(".md"), report.marks_markdown(rows, totals, runs, time.monotonic() - start, seed))
     return runs
 
 

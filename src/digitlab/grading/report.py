@@ -139,11 +139,13 @@ def troubled(runs: list[Run]) -> list[str]:
         f"- **{cell(r.student)}** (`{r.submission.name}`): {r.status}. {cell(r.detail)}".rstrip() for r in bad]
 
 
-def marks_markdown(rows: list[dict], totals: dict[str, dict], runs: list[Run], seconds: float) -> str:
+def marks_markdown(rows: list[dict], totals: dict[str, dict], runs: list[Run], seconds: float,
+                   seed: int | None = None) -> str:
     """The marks summary: mean points per exercise and each student's total."""
     exercises = list(dict.fromkeys(r["exercise"] for r in rows))
+    again = f" The hidden tests' seed was {seed} (`--seed {seed}` repeats their inputs)." if seed is not None else ""
     lines = ["# Marks", "", f"{len(totals)} student(s), {len(exercises)} exercise(s); this run graded "
-             f"{len(runs)} submission(s) in {seconds:.1f} s.", "",
+             f"{len(runs)} submission(s) in {seconds:.1f} s.{again}", "",
              "| exercise | mean points | max | correct |", "|---|---|---|---|"]
     for name in exercises:
         mine = [r for r in rows if r["exercise"] == name]
