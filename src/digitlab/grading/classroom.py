@@ -29,7 +29,7 @@ def mark_submission(student: marks.Student, source, tests: dict, *, seed: int, c
     run = Run(student.submission, student.name or student.id, student_id=student.id)
     start = time.monotonic()
     nonce = secrets.token_hex(16)
-    empty, slots = restore.restore(source, {"cells": []}, nonce)
+    _, slots = restore.restore(source, {"cells": []}, nonce)  # the exercises, for a missing notebook
     nb = runner.read_notebook(student.submission, run) if student.submission.is_file() else None
     if nb is None:
         if run.status == "ok":
