@@ -48,8 +48,17 @@ preview-cache:
 	  echo "package or environment changed: clearing the quick-mode execution cache"; \
 	  rm -rf _build/preview/_build/.jupyter_cache; echo "$(EXEC_KEY)" > _build/preview/.exec-key; fi
 
-book: data exec-cache  ## the full build: execute every chapter, write _build/html (fails on any cell error)
+# COURSE=1 builds the course site for a graded class: solution cells removed (tools/course_edition.py),
+# written to _build/course/_build/html with its own execution cache, so the public site is untouched.
+COURSE ?=
+ifeq ($(COURSE),1)
+book: data
+	@mkdir -p _build/course
+	DIGITLAB_STRICT=1 env -u DIGITLAB_QUICK DIGITLAB_COURSE=1 $(BIN)/jupyter-book build . --path-output _build/course -W --keep-going 2>&1 | tee _build/course/book.log
+else
+book: data exec-cache  ## the full build, _build/html (COURSE=1: the solution-free course site, _build/course)
 	DIGITLAB_STRICT=1 env -u DIGITLAB_QUICK $(BIN)/jupyter-book build . -W --keep-going 2>&1 | tee _build/book.log
+endif
 
 preview: data preview-cache  ## a fast build in quick mode, written to _build/preview/_build/html
 	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 $(BIN)/jupyter-book build . --path-output _build/preview -W --keep-going

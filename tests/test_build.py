@@ -20,7 +20,8 @@ def make_throwaway_book(dest: Path, failing: bool) -> Path:
     for name in ("_config.yml", "Makefile", "requirements.txt", "pyproject.toml"):
         shutil.copy(ROOT / name, dest / name)
     (dest / "tools").mkdir()  # the local Sphinx extension that _config.yml names
-    shutil.copy(ROOT / "tools" / "site_fixes.py", dest / "tools" / "site_fixes.py")
+    for name in ("site_fixes.py", "course_edition.py"):
+        shutil.copy(ROOT / "tools" / name, dest / "tools" / name)
     (dest / "book").mkdir()
     shutil.copy(ROOT / "book" / "references.bib", dest / "book" / "references.bib")
     shutil.copytree(ROOT / "book" / "images", dest / "book" / "images")

@@ -110,6 +110,7 @@ def test_write_edition_swaps_the_folder_in_whole(tmp_path):
     book = tmp_path / "book"
     (book / "images").mkdir(parents=True)
     (book / "images" / "a.svg").write_text("<svg/>")
+    (book / "instructors.md").write_text("# For instructors")
     nbformat.write(toy_notebook(), book / "00-toy.ipynb")
     out = tmp_path / "_build" / "student"
     out.mkdir(parents=True)
@@ -122,6 +123,7 @@ def test_write_edition_swaps_the_folder_in_whole(tmp_path):
     key_nb = editions.read(key / "00-toy.ipynb")
     assert key_nb.cells[3].metadata["tags"] == ["solution"]
     assert "secret_helper = answer * 2" in (key / "ANSWERS.md").read_text()
+    assert (key / "instructors.md").exists()  # the answer key keeps the guide; the student edition does not
     with pytest.raises(ValueError, match="kind"):
         editions.write_edition("teacher", book, out)
     with pytest.raises(FileNotFoundError):

@@ -74,20 +74,52 @@ def cmd_colab(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    """Run each submitted notebook in a fresh kernel and write the CSV report and its summary."""
+    """Grade a class for marks (``--source`` and ``--roster``), or run notebooks for feedback."""
     from pathlib import Path
 
     from digitlab import grade
 
+    progress = lambda line: print(line, flush=True)  # noqa: E731
     try:
-        runs = grade.grade(args.submissions, args.out, summary=args.summary,
-                           cell_timeout=args.cell_timeout, notebook_timeout=args.timeout,
-                           progress=lambda line: print(line, flush=True))
+        if args.source or args.roster:
+            if not (args.source and args.roster):
+                raise ValueError("marks need both --source (the chapter) and --roster (the class list)")
+            if args.submissions:
+                raise ValueError("with --roster the roster names the submissions; drop the SUBMISSION arguments")
+            merge = [i.strip() for i in args.merge.split(",") if i.strip()] if args.merge else None
+            runs = grade.grade_class(
+                args.source, args.roster, args.out, hidden=args.hidden, points=args.points,
+                manual=args.manual, gradebook=args.gradebook, fmt=args.format, assignment=args.assignment or "",
+                merge=merge, workers=args.workers, isolate=args.isolate, image=args.image, seed=args.seed,
+                cell_timeout=args.cell_timeout, notebook_timeout=args.timeout, call_timeout=args.call_timeout,
+                progress=progress)
+            written = [args.out, str(Path(args.out).with_suffix(".md"))] + ([args.gradebook] if args.gradebook else [])
+        else:
+            if not args.submissions:
+                raise ValueError("give SUBMISSION notebooks or folders (feedback), or --source and --roster (marks)")
+            if args.isolate != "process":
+                raise ValueError("isolate: containers are for marks (--source and --roster)")
+            runs = grade.grade(args.submissions, args.out, summary=args.summary, cell_timeout=args.cell_timeout,
+                               notebook_timeout=args.timeout, workers=args.workers, progress=progress)
+            written = [args.out, args.summary or str(Path(args.out).with_suffix(".md"))]
     except (FileNotFoundError, ValueError) as e:
         print(f"digitlab grade: {e}", file=sys.stderr)
         return 2
-    summary = args.summary or str(Path(args.out).with_suffix(".md"))
-    print(f"graded {len(runs)} submission(s): wrote {args.out} and {summary}")
+    print(f"graded {len(runs)} submission(s): wrote {' and '.join(written)}")
+    return 0
+
+
+def cmd_gradebook(args: argparse.Namespace) -> int:
+    """Write the gradebook from a class file and the manual column, without running anything."""
+    from digitlab.grading import classroom
+
+    try:
+        totals = classroom.write_gradebook(args.roster, args.results, points=args.points, manual=args.manual,
+                                           gradebook=args.out, fmt=args.format, assignment=args.assignment)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"digitlab gradebook: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}: {len(totals)} student(s) for {args.assignment!r} ({args.format})")
     return 0
 
 
@@ -136,14 +168,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default="_config.yml", help="the book's config, for its repository URL")
     p.set_defaults(func=cmd_colab)
 
-    p = sub.add_parser("grade", help="run submitted notebooks and report each exercise's check")
-    p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
-                   help="notebooks, or folders searched for *.ipynb")
-    p.add_argument("--out", required=True, help="the CSV report to write (one row per student and exercise)")
-    p.add_argument("--summary", help="the Markdown summary to write (default: OUT with .md)")
+    p = sub.add_parser("grade", help="grade a class for marks, or run notebooks for feedback")
+    p.add_argument("submissions", nargs="*", metavar="SUBMISSION",
+                   help="feedback mode: notebooks, or folders searched for *.ipynb")
+    p.add_argument("--out", required=True, help="the CSV to write (one row per student and exercise)")
+    p.add_argument("--summary", help="feedback mode: the Markdown summary (default: OUT with .md)")
+    p.add_argument("--source", help="marks: the chapter notebook the class was given (its checks are restored)")
+    p.add_argument("--roster", help="marks: CSV with id,name,submission (paths relative to it)")
+    p.add_argument("--hidden", help="marks: folder of hidden tests (the repository's grading/hidden)")
+    p.add_argument("--points", help="marks: TOML file with [points] and [manual] tables")
+    p.add_argument("--manual", help="marks: CSV of manual points (default: OUT-manual.csv, created empty)")
+    p.add_argument("--gradebook", help="marks: the gradebook CSV to write for the LMS")
+    p.add_argument("--format", choices=["canvas", "moodle"], default="canvas", help="gradebook columns")
+    p.add_argument("--assignment", help="marks: the gradebook column's name (default: the chapter's name)")
+    p.add_argument("--merge", metavar="IDS", help="marks: re-grade these roster ids (comma-separated) "
+                   "and keep every other row of OUT")
+    p.add_argument("--isolate", choices=["process", "container"], default="process",
+                   help="process (default) or container (podman/docker, no network)")
+    p.add_argument("--image", default="digitlab-grader", help="container image with digitlab installed")
+    p.add_argument("--workers", type=int, default=1, help="submissions run side by side (default: 1)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: fresh)")
     p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default: 120)")
     p.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default: 600)")
+    p.add_argument("--call-timeout", type=int, default=60,
+                   help="marks: seconds for the hidden tests' calls of a student's function (default: 60)")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("gradebook", help="write the LMS gradebook from graded results and the manual column")
+    p.add_argument("results", help="the class file that `digitlab grade --roster` wrote")
+    p.add_argument("--roster", required=True, help="CSV with id,name,submission (and email, section, login)")
+    p.add_argument("--points", help="TOML file with [points] and [manual] tables")
+    p.add_argument("--manual", help="CSV of manual points (default: RESULTS-manual.csv)")
+    p.add_argument("--out", required=True, help="the gradebook CSV to write")
+    p.add_argument("--format", choices=["canvas", "moodle"], default="canvas", help="gradebook columns")
+    p.add_argument("--assignment", required=True, help="the gradebook column's name, as in the LMS")
+    p.set_defaults(func=cmd_gradebook)
 
     p = sub.add_parser("bench", help="train or load every model of the book and write a results file")
     p.add_argument("--out", default=None, help="JSON results file to write (default: print only)")

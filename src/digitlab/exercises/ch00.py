@@ -50,20 +50,14 @@ def _check_average_three(answer) -> str:
 sevens = Exercise(
     "ch00.sevens", _check_sevens,
     hint="`y_test == 7` is an array of True/False; `np.sum` counts the True values.",
-    solution="`int((y_test == 7).sum())`: comparing the label array with 7 gives a boolean mask, "
-    "and summing it counts the sevens.",
 )
 
 pixel_std = Exercise(
     "ch00.pixel_std", _check_std,
     hint="Convert `x_train` to float and divide by 255, then call `.std()` on the whole array.",
-    solution="`(x_train / 255.0).std()`, about 0.3081. With the mean (about 0.1307) it is the pair "
-    "later chapters use to standardise inputs.",
 )
 
 average_three = Exercise(
     "ch00.average_three", _check_average_three,
     hint="Select the rows with `x_train[y_train == 3]`, scale to [0, 1], and average over axis 0.",
-    solution="`(x_train[y_train == 3] / 255.0).mean(axis=0)`: a boolean mask picks the threes, and "
-    "the mean over the first axis averages them pixel by pixel into one 28x28 image.",
 )

@@ -77,16 +77,12 @@ and_gate = Exercise(
     "ch01.and_gate", _check_and_gate,
     hint="Draw the four points. You need a line with (1, 1) on one side and the other three on the "
     "other: try equal weights and a negative bias between -2 and -1 (times the weights).",
-    solution="`w = np.array([1.0, 1.0]); b = -1.5`: w·x + b is 0.5 for (1, 1) and negative for the "
-    "other three inputs. Any positive multiple works too.",
 )
 
 sigmoid_derivative = Exercise(
     "ch01.sigmoid_derivative", _check_sigmoid_grad,
     hint="Differentiate 1 / (1 + e^(-z)) with the chain rule and write the result in terms of "
     "s = sigmoid(z) itself.",
-    solution="`s = numpy_nets.sigmoid(z); return s * (1 - s)`. The slope is largest (0.25) at z = 0 "
-    "and almost 0 once |z| > 5: the vanishing gradient of saturated sigmoids.",
 )
 
 critical_lr = Exercise(
@@ -94,15 +90,10 @@ critical_lr = Exercise(
     hint="Run `numpy_nets.fit_line(x, y, lr, steps=500)` for a range of learning rates and look at "
     "the last loss; then narrow the interval between the largest that converges and the smallest "
     "that diverges (bisection).",
-    solution="Bisection on whether the loss after a few hundred steps is smaller than at the start "
-    "finds about 0.238. Analytically: the loss is a quadratic bowl with Hessian "
-    "H = 2 [[mean x², mean x], [mean x, 1]], and gradient descent converges exactly when "
-    "lr < 2 / λmax(H).",
 )
 
 stable_softmax = Exercise(
     "ch01.stable_softmax", _check_softmax,
     hint="softmax(z) = softmax(z - c) for any constant c. Choose c as the maximum of each row "
     "(`z.max(axis=-1, keepdims=True)`) so the largest exponent is exp(0) = 1.",
-    solution="`e = np.exp(z - z.max(axis=-1, keepdims=True)); return e / e.sum(axis=-1, keepdims=True)`.",
 )

@@ -74,23 +74,16 @@ relu_backward = Exercise(
     "ch02.relu_backward", _check_relu_backward,
     hint="relu(z) = max(z, 0) has slope 1 where z > 0 and 0 elsewhere; the chain rule multiplies "
     "the upstream gradient by that slope, element by element.",
-    solution="`return upstream * (z > 0)`: a boolean mask used as 0/1.",
 )
 
 planted_bug = Exercise(
     "ch02.planted_bug", _check_planted_bug,
     hint="Subclass `numpy_nets.MLP`, override `backward`, call `super().backward(...)` and then "
     "damage one gradient, for example forget the 1/n of the mean or transpose a term.",
-    solution="`class BuggyMLP(numpy_nets.MLP): def backward(self, logits, cache, y): grads = "
-    "super().backward(logits, cache, y); grads['b1'] = grads['b1'] * 2; return grads`. Any bug "
-    "that changes a gradient but not the loss makes the relative error jump far above 1e-6.",
 )
 
 deeper_mlp = Exercise(
     "ch02.deeper_mlp", _check_deeper,
     hint="`numpy_nets.MLP` takes the list of layer widths: put two hidden widths between 784 and "
     "10, then call `fit` as in the chapter.",
-    solution="`numpy_nets.MLP((784, 256, 128, 10)).fit(x_train, y_train, epochs=..., lr=0.1, "
-    "lr_decay=0.8)`: backpropagation loops over however many layers there are, so nothing else "
-    "changes. A few epochs pass the 97% mark.",
 )

@@ -95,30 +95,21 @@ one_hot = Exercise(
     "ch03.one_hot", _check_one_hot,
     hint="`np.eye(10)` is a 10×10 identity matrix whose row d is the one-hot vector of digit d; index "
     "it with the labels.",
-    solution="`np.eye(10)[mnist.y_test[:100]]`: fancy indexing picks, for each label, the row of the "
-    "identity matrix with a 1 at that digit.",
 )
 
 stack_shape = Exercise(
     "ch03.stack_shape", _check_stack_shape,
     hint="Side = (n + 2p − k) // s + 1 at every layer: a 5×5 valid convolution (p = 0), 2×2 pooling "
     "(k = s = 2), then a 3×3 convolution with s = 2 and p = 1. The channels are the last layer's filters.",
-    solution="28 → (28 − 5) + 1 = 24 → 24 // 2 = 12 → (12 + 2 − 3) // 2 + 1 = 6, so (6, 6, 32).",
 )
 
 wider_adam = Exercise(
     "ch03.wider_adam", _check_wider_adam,
     hint="`keras_models.build_cnn(dense=128, optimizer='adam')` builds and compiles it; then call "
     "`fit` with epochs=1 and batch_size=64.",
-    solution="`model = keras_models.build_cnn(dense=128, optimizer='adam')` then "
-    "`model.fit(mnist.x_train, mnist.y_train, epochs=1, batch_size=64)`. The wider layer adds about "
-    "37,000 parameters; Adam usually gets further than RMSprop in the first epoch.",
 )
 
 strided = Exercise(
     "ch03.strided", _check_strided,
     hint="`Conv2D(32, (2, 2), strides=2)` turns 26×26 into 13×13, exactly like `MaxPooling2D((2, 2))`.",
-    solution="Replace the two poolings by `Conv2D(32, (2, 2), strides=2, activation='relu')` and "
-    "`Conv2D(64, (2, 2), strides=2, activation='relu')`; the shapes stay 13×13, 5×5 and 3×3, and each "
-    "replacement adds its weights (2·2·32·32 + 32 and 2·2·64·64 + 64).",
 )

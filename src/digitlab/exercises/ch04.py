@@ -82,23 +82,16 @@ in_features = Exercise(
     "ch04.in_features", _check_in_features,
     hint="The 5×5 convolutions with padding 2 keep the image size; each MaxPool2d(2) halves it. "
     "Multiply the final side squared by conv3's channels.",
-    solution="32 → conv1 32 → pool 16 → conv2 16 → pool 8 → conv3 8, with 256 channels: "
-    "`nn.Linear(256 * 8 * 8, 10)`, 16,384 inputs.",
 )
 
 dataset = Exercise(
     "ch04.dataset", _check_dataset,
     hint="In `__getitem__`, convert the uint8 image with `torch.from_numpy(...).float() / 255`, "
     "standardise with `(x - data.PIXEL_MEAN) / data.PIXEL_STD`, then `unsqueeze(0)` for the channel.",
-    solution="Store the arrays in `__init__`; `__len__` returns `len(self.labels)`; `__getitem__` "
-    "returns `((torch.from_numpy(img).float() / 255 - PIXEL_MEAN) / PIXEL_STD).unsqueeze(0)` and "
-    "`int(label)`. This is what torchvision's `ToTensor()` followed by `Normalize((0.1307,), (0.3081,))` does.",
 )
 
 strided = Exercise(
     "ch04.strided", _check_strided,
     hint="`nn.Conv2d(8, 8, 2, stride=2)` turns 28×28 into 14×14 just like `nn.MaxPool2d(2)`, and learns "
     "its weights.",
-    solution="Copy the CNN class and replace `nn.MaxPool2d(2)` in conv1 by `nn.Conv2d(8, 8, 2, stride=2)` "
-    "and in conv2 by `nn.Conv2d(32, 32, 2, stride=2)`; shapes stay 14×14 and 7×7, so `out` is unchanged.",
 )

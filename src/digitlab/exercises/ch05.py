@@ -47,7 +47,6 @@ precision_recall = Exercise(
     "ch05.precision_recall", _check_precision_recall,
     hint="`np.diag(TOY_CM)` holds the correct predictions; `TOY_CM.sum(axis=0)` the column totals and "
     "`TOY_CM.sum(axis=1)` the row totals.",
-    solution="`d = np.diag(TOY_CM)`; `np.stack([d / TOY_CM.sum(axis=0), d / TOY_CM.sum(axis=1)])`.",
 )
 
 
@@ -84,7 +83,6 @@ def _check_auc_for(answer) -> str:
 auc_for = Exercise(
     "ch05.auc_for", _check_auc_for,
     hint="`sklearn.metrics.roc_auc_score(binary_truth, score)`, with `binary_truth = (y_true == digit)`.",
-    solution="`roc_auc_score(y_true == digit, proba[:, digit])`.",
 )
 
 
@@ -120,6 +118,4 @@ mcnemar = Exercise(
     "ch05.mcnemar", _check_mcnemar,
     hint="`right_a = pred_a == y_true`; the disagreements are `right_a & ~right_b` and `~right_a & right_b`. "
     "Under 'equally good', each disagreement is a fair coin flip: `scipy.stats.binomtest`.",
-    solution="`a = np.sum(right_a & ~right_b)`, `b = np.sum(~right_a & right_b)`, then "
-    "`binomtest(a, a + b, 0.5).pvalue`.",
 )

@@ -43,8 +43,6 @@ shift = Exercise(
     "ch06.shift", _check_shift,
     hint="Start from `out = np.zeros_like(images)` and copy a slice: for dx >= 0 the columns "
     "`images[:, :, :w - dx]` land in `out[:, :, dx:]`. Handle negative values the same way.",
-    solution="Copy the overlapping window: `out[:, max(dy,0):h-max(-dy,0), max(dx,0):w-max(-dx,0)] = "
-    "images[:, max(-dy,0):h-max(dy,0), max(-dx,0):w-max(dx,0)]` on `out = np.zeros_like(images)`.",
 )
 
 
@@ -77,7 +75,6 @@ theta = Exercise(
     hint="With y pointing down, turning the picture anticlockwise by a moves a point with "
     "[[cos a, sin a], [-sin a, cos a]]. affine_grid wants the inverse, which for a rotation is the "
     "transpose; the third column (the shift) is 0.",
-    solution="`a = np.deg2rad(angle)`; `np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0]])`.",
 )
 
 
@@ -124,7 +121,4 @@ keras_pipeline = Exercise(
     hint="`keras.Sequential([keras.layers.RandomRotation(...), RandomTranslation(...), RandomZoom(...), "
     "RandomShear(...)])`. Rotation factors are fractions of a full turn, and every layer needs "
     "fill_mode='constant'.",
-    solution="`keras.Sequential([RandomRotation(10 / 360, fill_mode='constant'), RandomTranslation(0.1, "
-    "0.1, fill_mode='constant'), RandomZoom(0.1, fill_mode='constant'), RandomShear(x_factor=0.1, "
-    "fill_mode='constant')])`.",
 )

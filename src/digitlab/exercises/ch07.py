@@ -52,8 +52,6 @@ zero_fraction = Exercise(
     "ch07.zero_fraction", _check_zero_fraction,
     hint="Loop over `model.modules()`, keep the `nn.Conv2d` and `nn.Linear` ones, and compare "
     "`module.weight == 0`; divide the zeros by the number of weights.",
-    solution="Sum `(m.weight == 0).sum()` and `m.weight.numel()` over the Conv2d and Linear modules, "
-    "then divide. Biases are left out: pruning acts on weights only.",
 )
 
 
@@ -95,8 +93,6 @@ def _check_soft_vote(answer) -> str:
 soft_vote = Exercise(
     "ch07.soft_vote", _check_soft_vote,
     hint="`probs` has shape (members, images, 10): average over axis 0, then `argmax` over the last axis.",
-    solution="`probs.mean(axis=0).argmax(axis=1)`. Averaging probabilities (soft voting) keeps how sure "
-    "each member is; counting votes (hard voting) throws that away.",
 )
 
 
@@ -127,7 +123,4 @@ def _check_quantize(answer) -> str:
 quantize = Exercise(
     "ch07.quantize", _check_quantize,
     hint="`scale = np.abs(w).max() / 127`; then `np.round(w / scale)`, clip to [-127, 127], `.astype(np.int8)`.",
-    solution="Symmetric per-tensor quantisation: `scale = |w|.max() / 127`, "
-    "`q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)`. ONNX Runtime does the same per "
-    "output channel for weights, and picks activation scales from calibration images.",
 )

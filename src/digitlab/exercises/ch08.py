@@ -78,22 +78,16 @@ center_of_mass = Exercise(
     "ch08.center_of_mass", _check_center_of_mass,
     hint="`rows, cols = np.indices(image.shape)` gives each pixel's row and column; the centre of mass "
     "is `(rows * image).sum() / image.sum()` and the same with `cols`.",
-    solution="With `rows, cols = np.indices(image.shape)` and `w = image / image.sum()`, the centre of "
-    "mass is `((rows * w).sum(), (cols * w).sum())`: the average position, weighted by brightness.",
 )
 
 is_light = Exercise(
     "ch08.is_light", _check_is_light,
     hint="The ink of a digit rarely touches all four edges: take the pixels of the outer frame "
     "(`image[0]`, `image[-1]`, `image[:, 0]`, `image[:, -1]`) and compare their median with 0.5.",
-    solution="`np.median(np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])) > 0.5`. The mean of the "
-    "whole image fails for bold digits that cover more than half of it; the border is background.",
 )
 
 fit_box = Exercise(
     "ch08.fit_box", _check_fit_box,
     hint="The scale is `20 / max(h, w)`; the new size is `round(h * scale)` by `round(w * scale)` "
     "(at least 1). `PIL.Image.fromarray(ink.astype('float32')).resize((new_w, new_h))` resizes it.",
-    solution="`scale = 20 / max(h, w)`, then resize to `(max(1, round(w * scale)), max(1, round(h * scale)))` "
-    "with PIL (note the (width, height) order) or `scipy.ndimage.zoom`.",
 )

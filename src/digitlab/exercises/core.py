@@ -66,14 +66,17 @@ def is_unanswered(answer: Any) -> bool:
 
 
 class Exercise:
-    """One exercise: a checker function plus a hint and a worked solution.
+    """One exercise: a checker function, a hint and, optionally, a solution sketch.
+
+    The book's own exercises ship no sketch: the answer key keeps them (``grading/sketches.toml`` in
+    the repository), and ``solution()`` points to the worked solution in the book instead.
 
     ``checker(answer)`` returns normally when the answer is right (optionally a message) and raises
     ``Wrong("why")`` when it is not. Any other exception inside the checker, for example from a
     student's function it calls, is reported as a friendly "your code raised ..." sentence.
     """
 
-    def __init__(self, name: str, checker: Callable[[Any], str | None], hint: str, solution: str,
+    def __init__(self, name: str, checker: Callable[[Any], str | None], hint: str, solution: str = "",
                  *, correct_message: str = "well done."):
         if not name or not callable(checker):
             raise ValueError("an Exercise needs a name and a callable checker")
@@ -119,12 +122,16 @@ class Exercise:
         _log({"event": "hint", "exercise": self.name})
 
     def solution(self) -> None:
-        """Print the idea of the solution (the worked code is in the answer key)."""
+        """Print the solution sketch, or where the worked solution is."""
         _log({"event": "solution", "exercise": self.name})
         if os.environ.get(HIDE_SOLUTIONS_ENV) == "1":
             print("🔒 The solution is hidden in this course; try the hint, or ask your instructor.")
             return
-        print(f"💡 Solution: {self._solution}")
+        if self._solution:
+            print(f"💡 Solution: {self._solution}")
+        else:
+            print("💡 The worked solution is in the book: the collapsed solution cell of this exercise on "
+                  "the published site. Try the hint first; your instructor may ask you not to look.")
 
 
 def _log(record: dict) -> None:

@@ -1,0 +1,57 @@
+"""Hidden tests of chapter 1. Not in the installed package: only the instructor's grader reads them.
+
+Each test returns ``(part, passed)`` pairs; inputs come from ``rng``, seeded per grading run.
+"""
+
+import numpy as np
+
+from digitlab import numpy_nets
+from digitlab.exercises import Wrong, as_array, as_number
+from digitlab.exercises.ch01 import critical_learning_rate
+from digitlab.grading.judge import results_close
+
+
+def and_gate(answer, rng):
+    """Each of the four inputs is one part: the perceptron must output AND's truth table."""
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        raise Wrong("expected a pair (w, b).")
+    w, b = as_array(answer[0], (2,), "w"), as_number(answer[1], "b")
+    inputs = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    out = numpy_nets.step(inputs @ w + b).astype(int)
+    return [(f"output for {tuple(map(int, x))}", int(o) == int(x.all())) for x, o in zip(inputs, out)]
+
+
+def sigmoid_derivative(answer, rng):
+    """Fresh inputs, saturated inputs, and a 2-D batch."""
+    z = rng.uniform(-8, 8, size=int(rng.integers(20, 60)))
+    big = np.array([-60.0, -30.0, 30.0, 60.0])
+    grid = rng.normal(0, 3, size=(4, 7))
+    expect = [numpy_nets.sigmoid(v) * (1 - numpy_nets.sigmoid(v)) for v in (z, big, grid)]
+    results = answer.run([(z,), (big,), (grid,)])
+    return [("values on fresh inputs", results_close(results[:1], expect[:1])),
+            ("saturated inputs give a slope near 0", results_close(results[1:2], expect[1:2])),
+            ("works on a 2-D array", results_close(results[2:], expect[2:]))]
+
+
+def critical_lr(answer, rng):
+    """Within 3% of the analytical value."""
+    lr = as_number(answer, "a learning rate")
+    return [("within 3% of 2 / λmax", abs(lr - critical_learning_rate()) <= 0.03 * critical_learning_rate())]
+
+
+def stable_softmax(answer, rng):
+    """Fresh logits, huge logits (overflow), and a 3-D batch normalised over the last axis."""
+    small = rng.normal(0, 2, size=(int(rng.integers(3, 9)), 10))
+    huge = rng.normal(0, 1, size=(3, 5)) * 500 + 800
+    batch = rng.normal(0, 1, size=(2, 3, 4))
+    calls = [small, huge, batch]
+    with np.errstate(all="ignore"):
+        expect = [numpy_nets.softmax(v) for v in calls]
+    results = answer.run([(v,) for v in calls])
+    return [("rows of fresh logits", results_close(results[:1], expect[:1])),
+            ("huge logits without overflow", results_close(results[1:2], expect[1:2])),
+            ("the last axis of a 3-D batch", results_close(results[2:], expect[2:]))]
+
+
+TESTS = {"ch01.and_gate": and_gate, "ch01.sigmoid_derivative": sigmoid_derivative,
+         "ch01.critical_lr": critical_lr, "ch01.stable_softmax": stable_softmax}
