@@ -1,0 +1,381 @@
+"""Send back to execution exactly the chapters whose outputs may have changed (``make book``, ``make preview``).
+
+jupyter-cache, which the build uses, executes a notebook again only when its code cells change. A page
+also depends on the package code it runs, the zoo models it loads and the pinned environment, so each
+chapter gets a key made of:
+
+- the pinned environment (``requirements.txt`` and the Python version) and the chapter's code cells;
+- the code of every package module the chapter imports, directly or through other modules (imports
+  inside functions included), hashed as a syntax tree without docstrings, so comments, docstrings and
+  layout do not count; a module whose source the chapter prints with ``inspect.getsource`` counts as text;
+- for each zoo model it loads (a model name in its code; every model when its code, or a module it
+  imports, calls ``zoo.names()``): the code of the module that registers the recipe, with what that
+  module imports, and the keys of the chapters that ``zoo.save`` that model.
+
+``update`` compares the keys with those of the last build (``<build dir>/.exec-keys.json``). For each
+chapter whose key changed, or that has no cached execution, it removes the cached execution with
+jupyter-cache's API and touches the notebook: Sphinx reads a source again only when it is newer than
+its last reading, and MyST-NB then executes it. Other chapters are left alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+KEYS_FILE = ".exec-keys.json"
+CACHE_FOLDER = ".jupyter_cache"  # where MyST-NB keeps jupyter-cache inside a build folder
+
+
+def digest(*parts: str) -> str:
+    """A short SHA-256 of ``parts``."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def strip_docstrings(tree: ast.AST) -> ast.AST:
+    """``tree`` without statements that are a bare string (docstrings): they never change what code does."""
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            body = getattr(node, name, None)
+            if not isinstance(body, list):
+                continue
+            kept = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                                            and isinstance(s.value.value, str))]
+            if len(kept) != len(body):
+                setattr(node, name, kept or [ast.Pass()])
+    return tree
+
+
+def code_hash(source: str) -> str:
+    """Hash of Python code as its syntax tree without docstrings (comments and layout never reach it)."""
+    return digest(ast.dump(strip_docstrings(ast.parse(source))))
+
+
+def _called(call: ast.Call) -> str:
+    """The name a call is made by: ``f`` for ``f(...)`` and ``a.b.f(...)``."""
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _dotted(node: ast.AST) -> str:
+    """``a.b.c`` for an attribute chain on a name, else ""."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else ""
+
+
+def calls_zoo_names(tree: ast.AST) -> bool:
+    """True when the code calls ``zoo.names()``: it may load every model of the zoo."""
+    return any(isinstance(n, ast.Call) and _dotted(n.func) == "zoo.names" for n in ast.walk(tree))
+
+
+class Package:
+    """The modules of one package, read from its folder (never imported)."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        if not (self.folder / "__init__.py").is_file():
+            raise ValueError(f"package_dir must be a package folder with an __init__.py, got {str(folder)!r}")
+        self.name = self.folder.name
+        self.files: dict[str, Path] = {}
+        for path in sorted(self.folder.rglob("*.py")):
+            parts = path.relative_to(self.folder).with_suffix("").parts
+            parts = parts[:-1] if parts[-1] == "__init__" else parts
+            self.files[".".join((self.name, *parts))] = path
+        self._text = {m: p.read_text(encoding="utf-8") for m, p in self.files.items()}
+        self._tree = {m: ast.parse(t, str(self.files[m])) for m, t in self._text.items()}
+
+    def code_hash(self, module: str) -> str:
+        """Hash of the module's code, docstrings and comments excluded."""
+        return code_hash(self._text[module])
+
+    def text_hash(self, module: str) -> str:
+        """Hash of the module's text, as ``inspect.getsource`` shows it."""
+        return digest(self._text[module])
+
+    def tree(self, module: str) -> ast.Module:
+        return self._tree[module]
+
+    def module_of(self, dotted: str) -> str | None:
+        """The longest prefix of ``dotted`` that is a module of the package."""
+        parts = dotted.split(".")
+        return next((m for i in range(len(parts), 0, -1) if (m := ".".join(parts[:i])) in self.files), None)
+
+    def _with_parents(self, dotted: str) -> set[str]:
+        """The modules that importing ``dotted`` runs: it and the packages above it, where they are ours."""
+        parts = dotted.split(".")
+        return {m for i in range(1, len(parts) + 1) if (m := ".".join(parts[:i])) in self.files}
+
+    def _absolute(self, node: ast.ImportFrom, module: str | None) -> str | None:
+        """The absolute module a ``from ... import`` names (relative imports resolved inside ``module``)."""
+        if node.level == 0:
+            return node.module
+        if module is None:  # a relative import in a notebook cell: not ours
+            return None
+        base = module.split(".")
+        if self.files[module].name != "__init__.py":
+            base = base[:-1]
+        base = base[: len(base) - (node.level - 1)]
+        return ".".join([*base, node.module] if node.module else base)
+
+    def imported(self, tree: ast.AST, module: str | None = None) -> set[str]:
+        """Modules of the package that ``tree`` imports anywhere (inside functions too)."""
+        found: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    found |= self._with_parents(alias.name)
+            elif isinstance(node, ast.ImportFrom) and (base := self._absolute(node, module)):
+                found |= self._with_parents(base)
+                for alias in node.names:
+                    found |= self._with_parents(f"{base}.{alias.name}")
+        return found
+
+    def closure(self, modules: set[str]) -> set[str]:
+        """``modules`` and every module of the package they import, transitively."""
+        seen: set[str] = set()
+        todo = list(modules)
+        while todo:
+            module = todo.pop()
+            if module in self.files and module not in seen:
+                seen.add(module)
+                todo.extend(self.imported(self._tree[module], module))
+        return seen
+
+    def providers(self) -> dict[str, str]:
+        """The zoo's ``PROVIDERS`` (model name -> module registering its recipe), read from ``zoo.py``."""
+        tree = self._tree.get(f"{self.name}.zoo")
+        for node in ast.walk(tree) if tree else ():
+            target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+            if isinstance(target, ast.Name) and target.id == "PROVIDERS" and node.value is not None:
+                return ast.literal_eval(node.value)
+        return {}
+
+
+@dataclass
+class Uses:
+    """What one chapter's outputs depend on."""
+
+    cells: str  # hash of its code cells
+    modules: set[str]  # package modules it runs, transitively
+    shown: set[str]  # modules whose source text it prints
+    loads: set[str]  # zoo models it loads
+    saves: set[str]  # zoo models it trains and saves itself
+
+
+def code_cells(notebook: Path) -> list[str]:
+    """The source of each code cell of ``notebook``."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+
+
+def parse_cells(cells: list[str]) -> ast.Module | None:
+    """The code cells as one module (IPython magics made Python by IPython); None if a cell does not parse."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    body = []
+    for cell in cells:
+        try:
+            body += ast.parse(TransformerManager().transform_cell(cell)).body
+        except SyntaxError:
+            return None
+    return ast.Module(body=body, type_ignores=[])
+
+
+def shown_modules(tree: ast.Module, package: Package) -> set[str]:
+    """Modules whose objects the chapter passes to ``inspect.getsource`` or to a chapter function calling it."""
+    showers = {"getsource"} | {
+        f.name for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and any(isinstance(n, ast.Call) and _called(n) == "getsource" for n in ast.walk(f))}
+    bound = {}  # local name -> dotted name in the package
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            bound |= {a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0]
+                      for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            bound |= {a.asname or a.name: f"{node.module}.{a.name}" for a in node.names}
+    shown = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _called(node) in showers and node.args:
+            root, _, rest = _dotted(node.args[0]).partition(".")
+            if root in bound and (module := package.module_of(".".join(filter(None, (bound[root], rest))))):
+                shown.add(module)
+    return shown
+
+
+def uses(notebook: Path, package: Package, models: set[str]) -> Uses:
+    """What ``notebook`` depends on, read from its code cells."""
+    cells = code_cells(notebook)
+    tree = parse_cells(cells)
+    if tree is None:  # a cell that does not parse: assume it depends on everything
+        everything = set(package.files)
+        return Uses(digest(*cells), everything, everything, set(models), set())
+    modules = package.closure(package.imported(tree))
+    saves = {n.args[0].value for n in ast.walk(tree)
+             if isinstance(n, ast.Call) and _dotted(n.func) == "zoo.save" and n.args
+             and isinstance(n.args[0], ast.Constant) and n.args[0].value in models}
+    named = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in models}
+    if calls_zoo_names(tree) or any(calls_zoo_names(package.tree(m)) for m in modules):
+        named = set(models)
+    return Uses(digest(*cells), modules, shown_modules(tree, package), named - saves, saves)
+
+
+def chapter_keys(notebooks: dict[str, Path], package: Package, environment: str) -> dict[str, dict]:
+    """For each notebook (by name): its key and the parts it is made of, which name what changed."""
+    providers = package.providers()
+    found = {name: uses(path, package, set(providers)) for name, path in notebooks.items()}
+    base = {}
+    for name, u in found.items():
+        parts = {"environment": environment, "code cells": u.cells}
+        parts |= {m: package.code_hash(m) for m in sorted(u.modules)}
+        parts |= {f"source of {m}": package.text_hash(m) for m in sorted(u.shown)}
+        base[name] = parts
+
+    def model_hash(model: str) -> str:
+        recipe = package.closure({providers[model]})
+        savers = [name for name, u in found.items() if model in u.saves]
+        return digest(*(f"{m} {package.code_hash(m)}" for m in sorted(recipe)),
+                      *(f"{name} {digest(json.dumps(base[name], sort_keys=True))}" for name in sorted(savers)))
+
+    keys = {}
+    for name, u in found.items():
+        parts = base[name] | {f"zoo model {m}": model_hash(m) for m in sorted(u.loads)}
+        keys[name] = {"key": digest(json.dumps(parts, sort_keys=True)), "parts": parts}
+    return keys
+
+
+def toc_notebooks(root: Path) -> dict[str, Path]:
+    """The notebooks that ``_toc.yml`` lists, by their path from ``root`` (POSIX)."""
+    import yaml
+
+    toc_file = root / "_toc.yml"
+    if not toc_file.is_file():
+        raise ValueError(f"root must be a book folder with a _toc.yml, got {str(root)!r}")
+    entries: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            entries.extend(str(node[k]) for k in ("root", "file") if k in node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(yaml.safe_load(toc_file.read_text(encoding="utf-8")))
+    found = {}
+    for entry in entries:
+        name = entry if entry.endswith(".ipynb") else f"{entry}.ipynb"
+        if (root / name).is_file():
+            found[name] = root / name
+    return found
+
+
+def environment_hash(root: Path) -> str:
+    """Hash of the pinned environment: ``requirements.txt`` and the Python version."""
+    requirements = root / "requirements.txt"
+    text = requirements.read_text(encoding="utf-8") if requirements.is_file() else ""
+    return digest(text, "python %d.%d" % sys.version_info[:2])
+
+
+def reasons(old: dict | None, new: dict) -> list[str]:
+    """What differs between two keys' parts, in words."""
+    if not old:
+        return ["no key from an earlier build"]
+    a, b = old.get("parts", {}), new["parts"]
+    words = [f"now uses {p}" if p not in a else f"no longer uses {p}" if p not in b else f"{p} changed"
+             for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
+    return (words[:4] + [f"{len(words) - 4} more"] if len(words) > 4 else words) or ["its key changed"]
+
+
+def _records(cache, notebook: Path) -> list[int]:
+    """Primary keys of the cached executions of ``notebook``: the one matching its code, and older ones."""
+    pks = []
+    try:
+        pks.append(cache.match_cache_file(str(notebook)).pk)
+    except KeyError:  # not cached
+        pass
+    here = notebook.resolve()
+    pks += [r.pk for r in cache.list_cache_records() if r.uri and Path(r.uri).resolve() == here and r.pk not in pks]
+    return pks
+
+
+def update(root: str | Path = ".", build_dir: str | Path = "_build", package_dir: str | Path = "src/digitlab",
+           out=print) -> list[str]:
+    """Send back to execution the chapters whose key changed or that have no cached execution; return their names."""
+    root, build = Path(root), Path(build_dir)
+    notebooks = toc_notebooks(root)
+    keys = chapter_keys(notebooks, Package(package_dir), environment_hash(root))
+    keys_file = build / KEYS_FILE
+    before = json.loads(keys_file.read_text()) if keys_file.is_file() else {}
+    cache = None
+    if (build / CACHE_FOLDER).is_dir():
+        from jupyter_cache import get_cache
+
+        cache = get_cache(build / CACHE_FOLDER)
+    again = []
+    for name, path in notebooks.items():
+        cached = _records(cache, path) if cache is not None else []
+        if before.get(name, {}).get("key") == keys[name]["key"]:
+            if cached:
+                continue
+            why = ["no cached execution"]
+        else:
+            why = reasons(before.get(name), keys[name])
+            for pk in cached:
+                try:
+                    cache.remove_cache(pk)
+                except KeyError:  # its files are already gone
+                    pass
+        os.utime(path)  # newer than Sphinx's last reading: the page is read, hence executed, again
+        out(f"{path.stem}: {', '.join(why)}")
+        again.append(path.stem)
+    build.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=build, prefix=".exec-keys.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(keys, f, indent=1, sort_keys=True)
+    os.replace(tmp, keys_file)
+    out(f"execution cache {build / CACHE_FOLDER}: {len(again)} of {len(notebooks)} chapters to execute")
+    return again
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``digitlab exec-cache`` and ``python -m digitlab.buildcache``."""
+    parser.add_argument("--build-dir", default="_build",
+                        help="build folder holding .jupyter_cache and .exec-keys.json (default: _build)")
+    parser.add_argument("--package-dir", default="src/digitlab",
+                        help="folder of the package the chapters import (default: src/digitlab)")
+    parser.add_argument("--root", default=".", help="the book's folder, with _toc.yml (default: .)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``update`` with parsed arguments; print a clear message on bad input."""
+    try:
+        update(args.root, args.build_dir, args.package_dir)
+    except (ValueError, FileNotFoundError, SyntaxError) as e:
+        print(f"digitlab exec-cache: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m digitlab.buildcache", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
