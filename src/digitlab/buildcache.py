@@ -288,7 +288,7 @@ def environment_hash(root: Path) -> str:
     """Hash of the pinned environment: ``requirements.txt`` and the Python version."""
     requirements = root / "requirements.txt"
     text = requirements.read_text(encoding="utf-8") if requirements.is_file() else ""
-    return digest(text, "python %d.%d" % sys.version_info[:2])
+    return digest(text, f"python {sys.version_info[0]}.{sys.version_info[1]}")
 
 
 def reasons(old: dict | None, new: dict) -> list[str]:
