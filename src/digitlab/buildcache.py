@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import hashlib
 import json
 import os
@@ -96,17 +97,19 @@ class Package:
             self.files[".".join((self.name, *parts))] = path
         self._text = {m: p.read_text(encoding="utf-8") for m, p in self.files.items()}
         self._tree = {m: ast.parse(t, str(self.files[m])) for m, t in self._text.items()}
+        self._code: dict[str, str] = {}
+        self._imports: dict[str, set[str]] = {}
+        self._lists: dict[str, bool] = {}
 
     def code_hash(self, module: str) -> str:
         """Hash of the module's code, docstrings and comments excluded."""
-        return code_hash(self._text[module])
+        if module not in self._code:
+            self._code[module] = code_hash(self._text[module])
+        return self._code[module]
 
     def text_hash(self, module: str) -> str:
         """Hash of the module's text, as ``inspect.getsource`` shows it."""
         return digest(self._text[module])
-
-    def tree(self, module: str) -> ast.Module:
-        return self._tree[module]
 
     def module_of(self, dotted: str) -> str | None:
         """The longest prefix of ``dotted`` that is a module of the package."""
@@ -151,8 +154,16 @@ class Package:
             module = todo.pop()
             if module in self.files and module not in seen:
                 seen.add(module)
-                todo.extend(self.imported(self._tree[module], module))
+                if module not in self._imports:
+                    self._imports[module] = self.imported(self._tree[module], module)
+                todo.extend(self._imports[module])
         return seen
+
+    def lists_models(self, module: str) -> bool:
+        """True when the module calls ``zoo.names()``."""
+        if module not in self._lists:
+            self._lists[module] = calls_zoo_names(self._tree[module])
+        return self._lists[module]
 
     def providers(self) -> dict[str, str]:
         """The zoo's ``PROVIDERS`` (model name -> module registering its recipe), read from ``zoo.py``."""
@@ -184,15 +195,23 @@ def code_cells(notebook: Path) -> list[str]:
 
 def parse_cells(cells: list[str]) -> ast.Module | None:
     """The code cells as one module (IPython magics made Python by IPython); None if a cell does not parse."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
     body = []
     for cell in cells:
-        try:
-            body += ast.parse(TransformerManager().transform_cell(cell)).body
-        except SyntaxError:
+        tree = _parse_cell(cell)
+        if tree is None:
             return None
+        body += tree.body
     return ast.Module(body=body, type_ignores=[])
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cell(cell: str) -> ast.Module | None:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return ast.parse(TransformerManager().transform_cell(cell))
+    except SyntaxError:
+        return None
 
 
 def shown_modules(tree: ast.Module, package: Package) -> set[str]:
@@ -224,11 +243,12 @@ def uses(notebook: Path, package: Package, models: set[str]) -> Uses:
         everything = set(package.files)
         return Uses(digest(*cells), everything, everything, set(models), set())
     modules = package.closure(package.imported(tree))
-    saves = {n.args[0].value for n in ast.walk(tree)
+    nodes = list(ast.walk(tree))
+    saves = {n.args[0].value for n in nodes
              if isinstance(n, ast.Call) and _dotted(n.func) == "zoo.save" and n.args
              and isinstance(n.args[0], ast.Constant) and n.args[0].value in models}
-    named = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in models}
-    if calls_zoo_names(tree) or any(calls_zoo_names(package.tree(m)) for m in modules):
+    named = {n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in models}
+    if calls_zoo_names(tree) or any(package.lists_models(m) for m in modules):
         named = set(models)
     return Uses(digest(*cells), modules, shown_modules(tree, package), named - saves, saves)
 
@@ -237,22 +257,22 @@ def chapter_keys(notebooks: dict[str, Path], package: Package, environment: str)
     """For each notebook (by name): its key and the parts it is made of, which name what changed."""
     providers = package.providers()
     found = {name: uses(path, package, set(providers)) for name, path in notebooks.items()}
-    base = {}
+    runs = {}  # what a chapter computes, hence the models it saves (the source it prints aside)
     for name, u in found.items():
-        parts = {"environment": environment, "code cells": u.cells}
-        parts |= {m: package.code_hash(m) for m in sorted(u.modules)}
-        parts |= {f"source of {m}": package.text_hash(m) for m in sorted(u.shown)}
-        base[name] = parts
+        runs[name] = {"environment": environment, "code cells": u.cells}
+        runs[name] |= {m: package.code_hash(m) for m in sorted(u.modules)}
 
+    @functools.cache
     def model_hash(model: str) -> str:
         recipe = package.closure({providers[model]})
         savers = [name for name, u in found.items() if model in u.saves]
         return digest(*(f"{m} {package.code_hash(m)}" for m in sorted(recipe)),
-                      *(f"{name} {digest(json.dumps(base[name], sort_keys=True))}" for name in sorted(savers)))
+                      *(f"{name} {digest(json.dumps(runs[name], sort_keys=True))}" for name in sorted(savers)))
 
     keys = {}
     for name, u in found.items():
-        parts = base[name] | {f"zoo model {m}": model_hash(m) for m in sorted(u.loads)}
+        parts = runs[name] | {f"source of {m}": package.text_hash(m) for m in sorted(u.shown)}
+        parts |= {f"zoo model {m}": model_hash(m) for m in sorted(u.loads)}
         keys[name] = {"key": digest(json.dumps(parts, sort_keys=True)), "parts": parts}
     return keys
 
