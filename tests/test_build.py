@@ -88,6 +88,10 @@ def test_make_book_exit_status_follows_the_cells(tmp_path, failing):
         # the failure does not stop the build: the chapter after it is still executed
         later = (book / "_build" / "html" / "book" / "later.html").read_text()
         assert "later chapter ran" in later
+        # a failed chapter is not cached: the next build executes it (and fails) again
+        again = run_make_book(book)
+        assert again.returncode != 0 and executed(again.stdout) == {"chapter"}
+        assert "chapter: no cached execution" in again.stdout
     else:
         assert done.returncode == 0, log[-3000:]
         assert (book / "_build" / "html" / "book" / "chapter.html").exists()
