@@ -1,27 +1,26 @@
-"""Send back to execution exactly the chapters whose outputs may have changed (``make book``, ``make preview``).
+"""Send back to execution exactly the chapters whose outputs may have changed (``digitlab exec-cache``).
 
-jupyter-cache, which the build uses, executes a notebook again only when its code cells change. A page
-also depends on the package code it runs, the zoo models it loads and the pinned environment, so each
+jupyter-cache, which the build uses, executes a notebook again only when its code cells change. A
+page also depends on the package code it runs, the zoo models it loads and the environment, so each
 chapter gets a key made of:
 
-- the pinned environment (``requirements.txt`` and the Python version) and the chapter's code cells;
-- the code of every package module the chapter imports, directly or through other modules (imports
-  inside functions included), hashed as a syntax tree without docstrings, so comments, docstrings and
-  layout do not count; a module whose source the chapter prints with ``inspect.getsource`` counts as text;
-- for each zoo model it loads (a model name in its code; every model when its code, or a module it
-  imports, calls ``zoo.names()``): the code of the module that registers the recipe, with what that
-  module imports, and the keys of the chapters that ``zoo.save`` that model.
+- ``requirements.txt``, the Python version and the chapter's code cells;
+- the code of every package module the chapter imports, transitively (imports inside functions too),
+  as a syntax tree without docstrings: comments, docstrings and layout do not count, except in a
+  module whose source the chapter prints with ``inspect.getsource`` (that one counts as text);
+- for each zoo model it loads (named in its code; all of them when it or a module it imports calls
+  ``zoo.names()``): the code of the recipe's provider module and its imports, and what the chapters
+  that ``zoo.save`` the model compute.
 
-``update`` compares the keys with those of the last build (``<build dir>/.exec-keys.json``). For each
-chapter whose key changed, or that has no cached execution, it removes the cached execution with
-jupyter-cache's API and touches the notebook: Sphinx reads a source again only when it is newer than
-its last reading, and MyST-NB then executes it. Other chapters are left alone.
-"""
+``update`` compares the keys with the last build's (``<build dir>/.exec-keys.json``). Each chapter
+whose key changed, or that has no cached execution, is removed from jupyter-cache (through its API)
+and touched, because Sphinx reads a source again only when it is newer than its last reading."""
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import functools
 import hashlib
 import json
@@ -333,14 +332,29 @@ def _records(cache, notebook: Path) -> list[int]:
     return pks
 
 
+def _forget(cache, notebook: Path) -> None:
+    """Remove the cached executions of ``notebook`` through jupyter-cache's API."""
+    for pk in _records(cache, notebook):
+        with contextlib.suppress(KeyError):  # its files are already gone
+            cache.remove_cache(pk)
+
+
+def _write_keys(path: Path, keys: dict) -> None:
+    """Write ``keys`` as JSON atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(keys, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
 def update(root: str | Path = ".", build_dir: str | Path = "_build", package_dir: str | Path = "src/digitlab",
            out=print) -> list[str]:
     """Send back to execution the chapters whose key changed or that have no cached execution; return their names."""
     root, build = Path(root), Path(build_dir)
     notebooks = toc_notebooks(root)
     keys = chapter_keys(notebooks, Package(package_dir), environment_hash(root))
-    keys_file = build / KEYS_FILE
-    before = json.loads(keys_file.read_text()) if keys_file.is_file() else {}
+    before = json.loads((build / KEYS_FILE).read_text()) if (build / KEYS_FILE).is_file() else {}
     cache = None
     if (build / CACHE_FOLDER).is_dir():
         from jupyter_cache import get_cache
@@ -348,32 +362,24 @@ def update(root: str | Path = ".", build_dir: str | Path = "_build", package_dir
         cache = get_cache(build / CACHE_FOLDER)
     again = []
     for name, path in notebooks.items():
-        cached = _records(cache, path) if cache is not None else []
-        if before.get(name, {}).get("key") == keys[name]["key"]:
-            if cached:
-                continue
-            why = ["no cached execution"]
-        else:
+        if before.get(name, {}).get("key") != keys[name]["key"]:
             why = reasons(before.get(name), keys[name])
-            for pk in cached:
-                try:
-                    cache.remove_cache(pk)
-                except KeyError:  # its files are already gone
-                    pass
+            if cache is not None:
+                _forget(cache, path)
+        elif cache is None or not _records(cache, path):
+            why = ["no cached execution"]  # a failed or interrupted execution, or a deleted cache
+        else:
+            continue
         os.utime(path)  # newer than Sphinx's last reading: the page is read, hence executed, again
         out(f"{path.stem}: {', '.join(why)}")
         again.append(path.stem)
-    build.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=build, prefix=".exec-keys.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(keys, f, indent=1, sort_keys=True)
-    os.replace(tmp, keys_file)
+    _write_keys(build / KEYS_FILE, keys)
     out(f"execution cache {build / CACHE_FOLDER}: {len(again)} of {len(notebooks)} chapters to execute")
     return again
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``digitlab exec-cache`` and ``python -m digitlab.buildcache``."""
+    """The options of ``digitlab exec-cache``."""
     parser.add_argument("--build-dir", default="_build",
                         help="build folder holding .jupyter_cache and .exec-keys.json (default: _build)")
     parser.add_argument("--package-dir", default="src/digitlab",
@@ -389,13 +395,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"digitlab exec-cache: {e}", file=sys.stderr)
         return 2
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m digitlab.buildcache", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
