@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digitlab import buildcache, cli
+from digitlab import buildcache, cli, codegraph
 
 ROOT = Path(__file__).resolve().parents[1]
 AUGMENT_DEPENDENTS = {"04-pytorch-cnn", "05-evaluation", "06-augmentation", "07-going-further",
@@ -26,7 +26,7 @@ def package(tmp_path):
 def real_keys(package_dir: Path) -> dict[str, dict]:
     """Each real chapter's key (by file stem), computed from ``package_dir``."""
     notebooks = buildcache.toc_notebooks(ROOT)
-    keys = buildcache.chapter_keys(notebooks, buildcache.Package(package_dir), "env")
+    keys = buildcache.chapter_keys(notebooks, codegraph.Package(package_dir), "env")
     return {Path(name).stem: entry for name, entry in keys.items()}
 
 
@@ -54,19 +54,19 @@ def add_code(text: str) -> str:
 def test_code_hash_ignores_docstrings_comments_and_layout():
     source = (ROOT / "src" / "digitlab" / "runtime.py").read_text()
     same = reword_docstring(source).replace("def ", "# the next function\ndef ", 3)
-    assert buildcache.code_hash(same) == buildcache.code_hash(source)
-    assert buildcache.code_hash(add_code(source)) != buildcache.code_hash(source)
-    assert buildcache.code_hash(source.replace("return", "return  ", 1)) == buildcache.code_hash(source)
+    assert codegraph.code_hash(same) == codegraph.code_hash(source)
+    assert codegraph.code_hash(add_code(source)) != codegraph.code_hash(source)
+    assert codegraph.code_hash(source.replace("return", "return  ", 1)) == codegraph.code_hash(source)
 
 
 def test_a_function_that_was_only_a_docstring_still_hashes():
     only_doc = 'def f():\n    """Nothing else."""\n'
-    assert buildcache.code_hash(only_doc) == buildcache.code_hash('def f():\n    """Other words."""\n')
-    assert buildcache.code_hash(only_doc) != buildcache.code_hash("def f():\n    return 1\n")
+    assert codegraph.code_hash(only_doc) == codegraph.code_hash('def f():\n    """Other words."""\n')
+    assert codegraph.code_hash(only_doc) != codegraph.code_hash("def f():\n    return 1\n")
 
 
 def test_real_chapters_import_what_they_use():
-    package = buildcache.Package(ROOT / "src" / "digitlab")
+    package = codegraph.Package(ROOT / "src" / "digitlab")
     providers = set(package.providers())
     assert {"keras_cnn", "torch_strong"} <= providers
     uses = {path.stem: buildcache.uses(path, package, providers) for path in buildcache.toc_notebooks(ROOT).values()}
@@ -132,7 +132,7 @@ def write_book(root: Path, chapters: dict[str, str], modules: dict[str, str]) ->
 
 
 def keys_of(root: Path) -> dict[str, str]:
-    keys = buildcache.chapter_keys(buildcache.toc_notebooks(root), buildcache.Package(root / "fakelab"), "env")
+    keys = buildcache.chapter_keys(buildcache.toc_notebooks(root), codegraph.Package(root / "fakelab"), "env")
     return {Path(name).stem: entry["key"] for name, entry in keys.items()}
 
 
@@ -166,7 +166,7 @@ def test_relative_imports_and_zoo_models_are_followed(tmp_path):
 def test_a_cell_that_does_not_parse_depends_on_everything(tmp_path):
     write_book(tmp_path, {"broken": "def (", "magic": "%time x = 1\n!echo hi\nimport fakelab.a"},
                {"a.py": "A = 1\n", "b.py": "B = 1\n"})
-    package = buildcache.Package(tmp_path / "fakelab")
+    package = codegraph.Package(tmp_path / "fakelab")
     broken = buildcache.uses(tmp_path / "book" / "broken.ipynb", package, set())
     assert broken.modules == set(package.files)
     magic = buildcache.uses(tmp_path / "book" / "magic.ipynb", package, set())
@@ -207,7 +207,7 @@ def test_update_removes_exactly_the_changed_chapters_from_jupyter_cache(tmp_path
 
 def test_bad_arguments_are_named(tmp_path, capsys):
     with pytest.raises(ValueError, match="package_dir"):
-        buildcache.Package(tmp_path)
+        codegraph.Package(tmp_path)
     with pytest.raises(ValueError, match="root"):
         buildcache.toc_notebooks(tmp_path)
     assert cli.main(["exec-cache", "--root", str(tmp_path), "--package-dir", str(tmp_path)]) == 2

@@ -22,7 +22,6 @@ import argparse
 import ast
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import sys
@@ -30,148 +29,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from digitlab.codegraph import Package, called_name, calls_zoo_names, digest, dotted_name
+
 KEYS_FILE = ".exec-keys.json"
 CACHE_FOLDER = ".jupyter_cache"  # where MyST-NB keeps jupyter-cache inside a build folder
-
-
-def digest(*parts: str) -> str:
-    """A short SHA-256 of ``parts``."""
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode() + b"\0")
-    return h.hexdigest()[:16]
-
-
-def strip_docstrings(tree: ast.AST) -> ast.AST:
-    """``tree`` without statements that are a bare string (docstrings): they never change what code does."""
-    for node in ast.walk(tree):
-        for name in ("body", "orelse", "finalbody"):
-            body = getattr(node, name, None)
-            if not isinstance(body, list):
-                continue
-            kept = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
-                                            and isinstance(s.value.value, str))]
-            if len(kept) != len(body):
-                setattr(node, name, kept or [ast.Pass()])
-    return tree
-
-
-def code_hash(source: str) -> str:
-    """Hash of Python code as its syntax tree without docstrings (comments and layout never reach it)."""
-    return digest(ast.dump(strip_docstrings(ast.parse(source))))
-
-
-def _called(call: ast.Call) -> str:
-    """The name a call is made by: ``f`` for ``f(...)`` and ``a.b.f(...)``."""
-    func = call.func
-    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-
-
-def _dotted(node: ast.AST) -> str:
-    """``a.b.c`` for an attribute chain on a name, else ""."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else ""
-
-
-def calls_zoo_names(tree: ast.AST) -> bool:
-    """True when the code calls ``zoo.names()``: it may load every model of the zoo."""
-    return any(isinstance(n, ast.Call) and _dotted(n.func) == "zoo.names" for n in ast.walk(tree))
-
-
-class Package:
-    """The modules of one package, read from its folder (never imported)."""
-
-    def __init__(self, folder: str | Path):
-        self.folder = Path(folder)
-        if not (self.folder / "__init__.py").is_file():
-            raise ValueError(f"package_dir must be a package folder with an __init__.py, got {str(folder)!r}")
-        self.name = self.folder.name
-        self.files: dict[str, Path] = {}
-        for path in sorted(self.folder.rglob("*.py")):
-            parts = path.relative_to(self.folder).with_suffix("").parts
-            parts = parts[:-1] if parts[-1] == "__init__" else parts
-            self.files[".".join((self.name, *parts))] = path
-        self._text = {m: p.read_text(encoding="utf-8") for m, p in self.files.items()}
-        self._tree = {m: ast.parse(t, str(self.files[m])) for m, t in self._text.items()}
-        self._code: dict[str, str] = {}
-        self._imports: dict[str, set[str]] = {}
-        self._lists: dict[str, bool] = {}
-
-    def code_hash(self, module: str) -> str:
-        """Hash of the module's code, docstrings and comments excluded."""
-        if module not in self._code:
-            self._code[module] = code_hash(self._text[module])
-        return self._code[module]
-
-    def text_hash(self, module: str) -> str:
-        """Hash of the module's text, as ``inspect.getsource`` shows it."""
-        return digest(self._text[module])
-
-    def module_of(self, dotted: str) -> str | None:
-        """The longest prefix of ``dotted`` that is a module of the package."""
-        parts = dotted.split(".")
-        return next((m for i in range(len(parts), 0, -1) if (m := ".".join(parts[:i])) in self.files), None)
-
-    def _with_parents(self, dotted: str) -> set[str]:
-        """The modules that importing ``dotted`` runs: it and the packages above it, where they are ours."""
-        parts = dotted.split(".")
-        return {m for i in range(1, len(parts) + 1) if (m := ".".join(parts[:i])) in self.files}
-
-    def _absolute(self, node: ast.ImportFrom, module: str | None) -> str | None:
-        """The absolute module a ``from ... import`` names (relative imports resolved inside ``module``)."""
-        if node.level == 0:
-            return node.module
-        if module is None:  # a relative import in a notebook cell: not ours
-            return None
-        base = module.split(".")
-        if self.files[module].name != "__init__.py":
-            base = base[:-1]
-        base = base[: len(base) - (node.level - 1)]
-        return ".".join([*base, node.module] if node.module else base)
-
-    def imported(self, tree: ast.AST, module: str | None = None) -> set[str]:
-        """Modules of the package that ``tree`` imports anywhere (inside functions too)."""
-        found: set[str] = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    found |= self._with_parents(alias.name)
-            elif isinstance(node, ast.ImportFrom) and (base := self._absolute(node, module)):
-                found |= self._with_parents(base)
-                for alias in node.names:
-                    found |= self._with_parents(f"{base}.{alias.name}")
-        return found
-
-    def closure(self, modules: set[str]) -> set[str]:
-        """``modules`` and every module of the package they import, transitively."""
-        seen: set[str] = set()
-        todo = list(modules)
-        while todo:
-            module = todo.pop()
-            if module in self.files and module not in seen:
-                seen.add(module)
-                if module not in self._imports:
-                    self._imports[module] = self.imported(self._tree[module], module)
-                todo.extend(self._imports[module])
-        return seen
-
-    def lists_models(self, module: str) -> bool:
-        """True when the module calls ``zoo.names()``."""
-        if module not in self._lists:
-            self._lists[module] = calls_zoo_names(self._tree[module])
-        return self._lists[module]
-
-    def providers(self) -> dict[str, str]:
-        """The zoo's ``PROVIDERS`` (model name -> module registering its recipe), read from ``zoo.py``."""
-        tree = self._tree.get(f"{self.name}.zoo")
-        for node in ast.walk(tree) if tree else ():
-            target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
-            if isinstance(target, ast.Name) and target.id == "PROVIDERS" and node.value is not None:
-                return ast.literal_eval(node.value)
-        return {}
 
 
 @dataclass
@@ -185,11 +46,33 @@ class Uses:
     saves: set[str]  # zoo models it trains and saves itself
 
 
+def read_notebook(path: Path):
+    """The notebook at ``path``: a ``.ipynb`` file, or a MyST Markdown notebook read as MyST-NB reads it."""
+    if path.suffix == ".md":
+        from myst_nb.core.read import read_myst_markdown_notebook
+
+        return read_myst_markdown_notebook(path.read_text(encoding="utf-8"), path=path)
+    import nbformat
+
+    return nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
+
+
+def is_notebook(path: Path) -> bool:
+    """True for a ``.ipynb`` file, or a Markdown file whose front matter makes it a MyST-NB notebook."""
+    if path.suffix == ".ipynb":
+        return path.is_file()
+    head = path.read_text(encoding="utf-8").split("\n---", 1)[0] if path.is_file() else ""
+    return head.startswith("---") and ("kernelspec:" in head or "file_format: mystnb" in head)
+
+
+def executes_always(nb) -> bool:
+    """True when the notebook asks MyST-NB to execute it at every reading (never cached)."""
+    return nb.metadata.get("mystnb", {}).get("execution_mode") == "force"
+
+
 def code_cells(notebook: Path) -> list[str]:
     """The source of each code cell of ``notebook``."""
-    nb = json.loads(notebook.read_text(encoding="utf-8"))
-    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-            for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    return [c.source for c in read_notebook(notebook).cells if c.cell_type == "code"]
 
 
 def parse_cells(cells: list[str]) -> ast.Module | None:
@@ -217,7 +100,7 @@ def shown_modules(tree: ast.Module, package: Package) -> set[str]:
     """Modules whose objects the chapter passes to ``inspect.getsource`` or to a chapter function calling it."""
     showers = {"getsource"} | {
         f.name for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and any(isinstance(n, ast.Call) and _called(n) == "getsource" for n in ast.walk(f))}
+        and any(isinstance(n, ast.Call) and called_name(n) == "getsource" for n in ast.walk(f))}
     bound = {}  # local name -> dotted name in the package
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -227,8 +110,8 @@ def shown_modules(tree: ast.Module, package: Package) -> set[str]:
             bound |= {a.asname or a.name: f"{node.module}.{a.name}" for a in node.names}
     shown = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _called(node) in showers and node.args:
-            root, _, rest = _dotted(node.args[0]).partition(".")
+        if isinstance(node, ast.Call) and called_name(node) in showers and node.args:
+            root, _, rest = dotted_name(node.args[0]).partition(".")
             if root in bound and (module := package.module_of(".".join(filter(None, (bound[root], rest))))):
                 shown.add(module)
     return shown
@@ -244,7 +127,7 @@ def uses(notebook: Path, package: Package, models: set[str]) -> Uses:
     modules = package.closure(package.imported(tree))
     nodes = list(ast.walk(tree))
     saves = {n.args[0].value for n in nodes
-             if isinstance(n, ast.Call) and _dotted(n.func) == "zoo.save" and n.args
+             if isinstance(n, ast.Call) and dotted_name(n.func) == "zoo.save" and n.args
              and isinstance(n.args[0], ast.Constant) and n.args[0].value in models}
     named = {n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in models}
     if calls_zoo_names(tree) or any(package.lists_models(m) for m in modules):
@@ -277,7 +160,7 @@ def chapter_keys(notebooks: dict[str, Path], package: Package, environment: str)
 
 
 def toc_notebooks(root: Path) -> dict[str, Path]:
-    """The notebooks that ``_toc.yml`` lists, by their path from ``root`` (POSIX)."""
+    """The notebooks (``.ipynb`` and MyST Markdown) that ``_toc.yml`` lists, by their path from ``root``."""
     import yaml
 
     toc_file = root / "_toc.yml"
@@ -297,9 +180,8 @@ def toc_notebooks(root: Path) -> dict[str, Path]:
     walk(yaml.safe_load(toc_file.read_text(encoding="utf-8")))
     found = {}
     for entry in entries:
-        name = entry if entry.endswith(".ipynb") else f"{entry}.ipynb"
-        if (root / name).is_file():
-            found[name] = root / name
+        names = [entry] if entry.endswith((".ipynb", ".md")) else [f"{entry}.ipynb", f"{entry}.md"]
+        found |= {name: root / name for name in names if is_notebook(root / name)}
     return found
 
 
@@ -324,7 +206,7 @@ def _records(cache, notebook: Path) -> list[int]:
     """Primary keys of the cached executions of ``notebook``: the one matching its code, and older ones."""
     pks = []
     try:
-        pks.append(cache.match_cache_file(str(notebook)).pk)
+        pks.append(cache.match_cache_notebook(read_notebook(notebook)).pk)
     except KeyError:  # not cached
         pass
     here = notebook.resolve()
@@ -366,7 +248,7 @@ def update(root: str | Path = ".", build_dir: str | Path = "_build", package_dir
             why = reasons(before.get(name), keys[name])
             if cache is not None:
                 _forget(cache, path)
-        elif cache is None or not _records(cache, path):
+        elif not executes_always(read_notebook(path)) and (cache is None or not _records(cache, path)):
             why = ["no cached execution"]  # a failed or interrupted execution, or a deleted cache
         else:
             continue
