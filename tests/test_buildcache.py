@@ -83,6 +83,8 @@ def test_real_chapters_import_what_they_use():
     # chapters that print package source depend on its text
     assert uses["01-perceptron"].shown == {"digitlab.numpy_nets"}
     assert uses["08-your-handwriting"].shown == {"digitlab.preprocess"}
+    # the instructors' page is a MyST Markdown notebook, executed at every reading
+    assert "digitlab.editions" in uses["instructors"].modules
 
 
 def test_chapters_that_depend_on_augment(package):
@@ -212,3 +214,20 @@ def test_bad_arguments_are_named(tmp_path, capsys):
         buildcache.toc_notebooks(tmp_path)
     assert cli.main(["exec-cache", "--root", str(tmp_path), "--package-dir", str(tmp_path)]) == 2
     assert "digitlab exec-cache:" in capsys.readouterr().err
+
+
+def test_a_markdown_notebook_executed_at_every_reading_is_touched_only_when_its_key_changes(tmp_path):
+    write_book(tmp_path, {"one": "import fakelab.a"}, {"a.py": "A = 1\n"})
+    page = tmp_path / "book" / "page.md"
+    page.write_text("---\nkernelspec:\n  name: python3\n  display_name: Python 3\nmystnb:\n"
+                    "  execution_mode: force\n---\n\n# A page\n\n```{code-cell} ipython3\n"
+                    "from fakelab import a\nprint(a.A)\n```\n")
+    (tmp_path / "_toc.yml").write_text((tmp_path / "_toc.yml").read_text() + "- file: book/page\n")
+    assert set(buildcache.toc_notebooks(tmp_path)) == {"book/one.ipynb", "book/page.md"}
+    build = tmp_path / "_build"
+    (build / buildcache.CACHE_FOLDER).mkdir(parents=True)
+    assert buildcache.update(tmp_path, build, tmp_path / "fakelab", out=print) == ["one", "page"]
+    # "one" was never cached (no build ran); "page" never is, and its key did not change
+    assert buildcache.update(tmp_path, build, tmp_path / "fakelab", out=print) == ["one"]
+    (tmp_path / "fakelab" / "a.py").write_text("A = 2\n")
+    assert buildcache.update(tmp_path, build, tmp_path / "fakelab", out=print) == ["one", "page"]
