@@ -32,21 +32,19 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# jupyter-cache keys on notebook code only, so the execution cache is cleared whenever the package or
-# the pinned environment changes (a content hash, so a restored CI cache stays valid when they don't).
-EXEC_KEY = $(shell cat requirements.txt $$(find src -name '*.py' 2>/dev/null | LC_ALL=C sort) | sha256sum | cut -c1-16)
-exec-cache:
-	@mkdir -p _build
-	@if [ "$$(cat _build/.exec-key 2>/dev/null)" != "$(EXEC_KEY)" ]; then \
-	  echo "package or environment changed: clearing the execution cache"; \
-	  rm -rf _build/.jupyter_cache; echo "$(EXEC_KEY)" > _build/.exec-key; fi
+# jupyter-cache re-executes a notebook only when its code cells change. Before each build,
+# `digitlab exec-cache` also follows what every chapter uses: the package modules it imports
+# (transitively; docstrings and comments do not count), the zoo models it loads and the pinned
+# environment. It removes exactly the affected chapters from the execution cache and touches them so
+# that Sphinx reads them again; it prints one line per chapter with the reason. Keys of the last build
+# are kept in <build folder>/.exec-keys.json. PACKAGE is the package folder the chapters import.
+PACKAGE ?= src/digitlab
+exec-cache: $(STAMP)
+	@$(BIN)/digitlab exec-cache --build-dir _build --package-dir $(PACKAGE)
 
 # The same for the quick-mode build that `make preview` and `make test-site` share.
-preview-cache:
-	@mkdir -p _build/preview
-	@if [ "$$(cat _build/preview/.exec-key 2>/dev/null)" != "$(EXEC_KEY)" ]; then \
-	  echo "package or environment changed: clearing the quick-mode execution cache"; \
-	  rm -rf _build/preview/_build/.jupyter_cache; echo "$(EXEC_KEY)" > _build/preview/.exec-key; fi
+preview-cache: $(STAMP)
+	@$(BIN)/digitlab exec-cache --build-dir _build/preview/_build --package-dir $(PACKAGE)
 
 # COURSE=1 builds the course site for a graded class: solution cells removed (tools/course_edition.py),
 # written to _build/course/_build/html with its own execution cache, so the public site is untouched.

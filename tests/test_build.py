@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,8 +17,26 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(sys.executable).parent.parent  # the environment running the tests
 
 
-def make_throwaway_book(dest: Path, failing: bool) -> Path:
-    """A copy of the book's configuration with two tiny chapters; the first one's second cell may raise."""
+def code_cell(source: str, cell_id: str) -> dict:
+    return {"id": cell_id, "cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+            "source": [source]}
+
+
+def write_chapter(path: Path, title: str, sources: list[str]) -> None:
+    """A notebook with a title and one code cell per source."""
+    cells = [{"id": "title", "cell_type": "markdown", "metadata": {}, "source": [f"# {title}\n"]}]
+    cells += [code_cell(source, f"cell{i}") for i, source in enumerate(sources)]
+    nb = {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}}
+    path.write_text(json.dumps(nb))
+
+
+def make_book(dest: Path, chapters: dict[str, list[str]], package: dict[str, str] | None = None) -> Path:
+    """A copy of the book's configuration with tiny chapters (name -> code cells) and a small package.
+
+    The package (module file -> source) lives in ``lib/fakelab``; ``run_make_book`` puts ``lib`` on
+    the kernels' path and names it as the package the chapters import.
+    """
     for name in ("_config.yml", "Makefile", "requirements.txt", "pyproject.toml"):
         shutil.copy(ROOT / name, dest / name)
     (dest / "tools").mkdir()  # the local Sphinx extension that _config.yml names
@@ -26,31 +46,35 @@ def make_throwaway_book(dest: Path, failing: bool) -> Path:
     shutil.copy(ROOT / "book" / "references.bib", dest / "book" / "references.bib")
     shutil.copytree(ROOT / "book" / "images", dest / "book" / "images")
     (dest / "book" / "intro.md").write_text("# Throwaway\n\nA copy of the book used by a test.\n")
-    cells = [
-        {"id": "title", "cell_type": "markdown", "metadata": {}, "source": ["# A chapter\n"]},
-        {"id": "first", "cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-         "source": ["print('first cell ran')"]},
-        {"id": "second", "cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-         "source": ["raise RuntimeError('planted failure')" if failing else "print('second cell ran')"]},
-    ]
-    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    (dest / "book" / "chapter.ipynb").write_text(json.dumps(nb))
-    later = dict(nb, cells=[dict(cells[0], source=["# A later chapter\n"]),
-                            dict(cells[1], source=["print('later chapter ran')"])])
-    (dest / "book" / "later.ipynb").write_text(json.dumps(later))
-    toc = {"format": "jb-book", "root": "book/intro",
-           "chapters": [{"file": "book/chapter"}, {"file": "book/later"}]}
+    for name, sources in chapters.items():
+        write_chapter(dest / "book" / f"{name}.ipynb", f"Chapter {name}", sources)
+    toc = {"format": "jb-book", "root": "book/intro", "chapters": [{"file": f"book/{n}"} for n in chapters]}
     (dest / "_toc.yml").write_text(yaml.safe_dump(toc))
+    (dest / "lib" / "fakelab").mkdir(parents=True)
+    for name, source in {"__init__.py": '"""A package for a throwaway book."""\n', **(package or {})}.items():
+        (dest / "lib" / "fakelab" / name).write_text(source)
     return dest
+
+
+def make_throwaway_book(dest: Path, failing: bool) -> Path:
+    """Two tiny chapters; the first one's second cell may raise."""
+    second = "raise RuntimeError('planted failure')" if failing else "print('second cell ran')"
+    return make_book(dest, {"chapter": ["print('first cell ran')", second],
+                            "later": ["print('later chapter ran')"]})
 
 
 def run_make_book(book: Path) -> subprocess.CompletedProcess:
     """The real Makefile recipe, pointed at the test's environment so no new .venv is created."""
     stamp = book / "env-stamp"
     stamp.touch()  # newer than the copied requirements: make sees the environment as installed
-    return subprocess.run(["make", "-C", str(book), "book", f"VENV={VENV}", f"STAMP={stamp}"],
-                          capture_output=True, text=True, timeout=600)
+    env = dict(os.environ, PYTHONPATH=str(book / "lib"))  # the kernels import fakelab from there
+    return subprocess.run(["make", "-C", str(book), "book", f"VENV={VENV}", f"STAMP={stamp}",
+                           "PACKAGE=lib/fakelab"], capture_output=True, text=True, timeout=600, env=env)
+
+
+def executed(log: str) -> set[str]:
+    """Chapters the build executed (rather than took from the cache), from MyST-NB's log."""
+    return {m.group(1) for m in re.finditer(r"book/([\w-]+)\.ipynb: Executing notebook", log)}
 
 
 @pytest.mark.slow
@@ -65,9 +89,60 @@ def test_make_book_exit_status_follows_the_cells(tmp_path, failing):
         # the failure does not stop the build: the chapter after it is still executed
         later = (book / "_build" / "html" / "book" / "later.html").read_text()
         assert "later chapter ran" in later
+        # a failed chapter is not cached: the next build executes it (and fails) again
+        again = run_make_book(book)
+        assert again.returncode != 0 and executed(again.stdout) == {"chapter"}
+        assert "chapter: no cached execution" in again.stdout
     else:
         assert done.returncode == 0, log[-3000:]
         assert (book / "_build" / "html" / "book" / "chapter.html").exists()
+
+
+HELPER = '''"""Shared by two modules."""
+
+VALUE = 1  # the first value
+'''
+USES_HELPER = '''def value():
+    """The helper's value, imported lazily."""
+    from fakelab import helper
+
+    return helper.VALUE
+'''
+
+
+@pytest.mark.slow
+def test_rebuild_executes_exactly_the_chapters_whose_code_changed(tmp_path):
+    book = make_book(tmp_path, {
+        "direct": ["from fakelab import helper\nprint('direct sees', helper.VALUE)"],
+        "indirect": ["import fakelab.lazy\nprint('indirect sees', fakelab.lazy.value())"],
+        "other": ["from fakelab import other\nprint('other says', other.WORD)"],
+        "plain": ["print('plain chapter ran')"],
+    }, package={"helper.py": HELPER, "lazy.py": USES_HELPER, "other.py": "WORD = 'hello'\n"})
+    first = run_make_book(book)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert executed(first.stdout) == {"direct", "indirect", "other", "plain"}
+    page = {name: book / "_build" / "html" / "book" / f"{name}.html" for name in ("direct", "indirect", "other")}
+    assert "direct sees 1" in page["direct"].read_text() and "indirect sees 1" in page["indirect"].read_text()
+
+    # docstrings, comments and layout: nothing executes again
+    helper = book / "lib" / "fakelab" / "helper.py"
+    helper.write_text('"""Shared by two modules, reworded."""\n\n\nVALUE = (\n    1  # still one\n)\n')
+    second = run_make_book(book)
+    assert second.returncode == 0, second.stdout[-3000:]
+    assert executed(second.stdout) == set()
+    assert "0 of 4 chapters to execute" in second.stdout
+
+    # a code change: exactly the two chapters that import the module (one through a lazy import)
+    other_page = page["other"].read_text()
+    helper.write_text(HELPER.replace("VALUE = 1", "VALUE = 2"))
+    third = run_make_book(book)
+    assert third.returncode == 0, third.stdout[-3000:]
+    assert executed(third.stdout) == {"direct", "indirect"}
+    assert "direct: fakelab.helper changed" in third.stdout
+    assert "direct sees 2" in page["direct"].read_text() and "indirect sees 2" in page["indirect"].read_text()
+    assert "other says hello" in page["other"].read_text()
+    assert "plain chapter ran" in (book / "_build" / "html" / "book" / "plain.html").read_text()
+    assert "2 of 4 chapters to execute" in third.stdout and other_page == page["other"].read_text()
 
 
 def test_workflows_are_valid_for_actionlint():
@@ -96,8 +171,8 @@ def test_workflows_run_the_right_commands():
     steps = book["jobs"]["build"]["steps"]
     book_runs = " ".join(step.get("run", "") for step in steps)
     assert "make book" in book_runs and ".nojekyll" in book_runs
+    # the execution cache travels with the keys of the build that filled it (digitlab exec-cache)
     cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache"))
-    for part in ("src/**", "requirements.txt", "book/**"):
-        assert part in cache["with"]["key"]
+    assert {"_build/.jupyter_cache", "_build/.exec-keys.json"} <= set(cache["with"]["path"].split())
     assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in book["jobs"]["deploy"]["steps"])
     assert (ROOT / ".ci" / "run").read_text().count("make test") >= 1

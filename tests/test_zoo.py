@@ -174,3 +174,44 @@ def test_every_registered_recipe_states_its_settings():
         settings = zoo.recipe(name).settings
         version = settings.get("version")
         assert isinstance(version, int) and version >= 1 and "epochs" in settings, name
+
+
+RACER = """
+import sys, time
+import numpy as np
+from pathlib import Path
+from digitlab import zoo
+
+log = Path(sys.argv[1])
+
+def train():
+    with log.open("a") as f:
+        f.write("trained\\n")
+    time.sleep(2)  # long enough for the other process to reach the lock
+    return np.arange(3.0), {"test_accuracy": 0.5}
+
+zoo.register(zoo.Recipe(name="slow_toy", framework="numpy", train=train,
+                        save=lambda model, path: np.save(open(path, "wb"), model),
+                        load=lambda path: np.load(path), suffix=".npy"))
+print("model", zoo.get("slow_toy").tolist())
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_train_a_model_once(tmp_path):
+    """Two processes ask for the same missing model at once: one trains it, the other waits and loads it."""
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "trainings.txt"
+    env = dict(os.environ, DIGITLAB_HOME=str(tmp_path / "home"), DIGITLAB_QUICK="1")
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(log)], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outs = [racer.communicate(timeout=120) for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0], outs
+    assert log.read_text() == "trained\n", "the model was trained more than once"
+    stdout = [out for out, _ in outs]
+    assert all("model [0.0, 1.0, 2.0]" in out for out in stdout)
+    assert sum("zoo: training slow_toy" in out for out in stdout) == 1
+    assert sum("zoo: loaded slow_toy" in out for out in stdout) == 1

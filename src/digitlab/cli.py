@@ -136,6 +136,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exec_cache(args: argparse.Namespace) -> int:
+    """Send back to execution the chapters whose code, package modules, zoo models or environment changed."""
+    from digitlab import buildcache
+
+    return buildcache.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="digitlab", description="Tools of the Digit Lab book.")
@@ -208,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="JSON results file to write (default: print only)")
     p.add_argument("--models", default=None, help="comma-separated zoo names (default: every model)")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("exec-cache", help="before a build: re-execute exactly the chapters whose inputs changed")
+    from digitlab.buildcache import add_arguments  # light: ast, json, hashlib
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_exec_cache)
 
     return parser
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from digitlab import data, runtime
 
 # name -> module whose import registers the recipe
@@ -110,35 +112,67 @@ def card(name: str) -> dict | None:
 
 
 def get(name: str, retrain: bool = False, verbose: bool = True) -> Any:
-    """A trained model: from memory, else from the cache, else trained now and cached."""
+    """A trained model: from memory, else from the cache, else trained now and cached.
+
+    Checking, training and saving happen under a file lock, so two processes (test workers, chapters
+    built side by side) never train the same model twice: the second waits, then loads it.
+    """
     r = recipe(name)
     key = (mode(), name)
     if key in _LOADED and not retrain:
         return _LOADED[key]
-    path = model_path(name)
-    stale = stale_settings(name)
-    if stale and path.exists() and not retrain:
-        print(f"zoo: the cached {name} was trained with other settings ({stale}); training again")
-    elif is_cached(name) and not retrain:
-        try:
-            model = r.load(path)
-            if verbose:
-                print(f"zoo: loaded {name} from {_short(path)}")
-            _LOADED[key] = model
+    tried = None
+    if is_cached(name) and not retrain:  # no lock needed to read a finished model
+        tried = _stamp(name)
+        if (model := _load(name, verbose)) is not None:
             return model
-        except Exception as e:  # a corrupt file: train again rather than fail
-            print(f"zoo: could not load {_short(path)} ({type(e).__name__}: {e}); training again")
-    if verbose:
-        print(f"zoo: training {name} ({mode()} mode){': ' + r.description if r.description else ''}")
-    start = time.perf_counter()
-    model, facts = r.train()
-    facts = dict(facts, name=name, framework=r.framework, mode=mode(),
-                 train_seconds=round(time.perf_counter() - start, 2),
-                 env={k: runtime._version(k) for k in ("numpy", "tensorflow", "keras", "torch")},
-                 device=runtime.accelerator(), trained_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                 side_by_side=int(os.environ.get("DIGITLAB_WORKERS", "1")))
-    save(name, model, facts)
+    with lock(name):
+        if is_cached(name) and not retrain and _stamp(name) != tried:  # trained while we waited
+            if (model := _load(name, verbose)) is not None:
+                return model
+        stale = stale_settings(name)
+        if stale and model_path(name).exists() and not retrain:
+            print(f"zoo: the cached {name} was trained with other settings ({stale}); training again")
+        if verbose:
+            print(f"zoo: training {name} ({mode()} mode){': ' + r.description if r.description else ''}")
+        start = time.perf_counter()
+        model, facts = r.train()
+        facts = dict(facts, name=name, framework=r.framework, mode=mode(),
+                     train_seconds=round(time.perf_counter() - start, 2),
+                     env={k: runtime._version(k) for k in ("numpy", "tensorflow", "keras", "torch")},
+                     device=runtime.accelerator(), trained_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                     side_by_side=int(os.environ.get("DIGITLAB_WORKERS", "1")))
+        save(name, model, facts)
     _LOADED[key] = model
+    return model
+
+
+def lock(name: str) -> FileLock:
+    """The file lock held while ``name`` is checked, trained and saved in this mode."""
+    locks = data.home() / "zoo" / ".locks"  # beside the model folders, so they list models only
+    locks.mkdir(parents=True, exist_ok=True)
+    return FileLock(locks / f"{mode()}-{name}.lock", mode=0o666 & ~_umask())
+
+
+def _stamp(name: str) -> int | None:
+    """When the cached model of ``name`` was last written (None if it is not there)."""
+    try:
+        return model_path(name).stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def _load(name: str, verbose: bool) -> Any:
+    """The cached model ``name``, kept in memory; None (with a note) when the file cannot be read."""
+    path = model_path(name)
+    try:
+        model = recipe(name).load(path)
+    except Exception as e:  # a corrupt file: train again rather than fail
+        print(f"zoo: could not load {_short(path)} ({type(e).__name__}: {e}); training again")
+        return None
+    if verbose:
+        print(f"zoo: loaded {name} from {_short(path)}")
+    _LOADED[(mode(), name)] = model
     return model
 
 
