@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import colab_env  # noqa: E402
 
 ENABLED = os.environ.get("DIGITLAB_COLAB_ENV") == "1"
-FOLDER = Path(os.environ.get("COLAB_NOTEBOOKS") or ROOT / "_build" / "colab")
+FOLDER = (ROOT / os.environ.get("COLAB_NOTEBOOKS", "_build/colab")).resolve()  # relative to the repository
 pytestmark = pytest.mark.skipif(not ENABLED, reason="runs in .venv-colab only: make test-colab")
 
 STANDIN = '"""Stand-in for Colab\'s google.colab (tests/test_colab.py): the kernel imports it at start."""\n'
