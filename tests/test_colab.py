@@ -103,7 +103,10 @@ def fresh_colab(tmp: Path) -> Path:
 
 def run_in_colab(python: Path, notebook: Path, tmp: Path) -> tuple[dict, float]:
     """Execute ``notebook`` top to bottom with the environment's kernel; the result and its seconds."""
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH", "MPLBACKEND"}}
+    # The Colab edition holds starters, not solutions: its checks say "not yet answered" and go on, as
+    # for a learner, so the tests' DIGITLAB_STRICT_EXERCISES (solutions must pass) is left out.
+    dropped = {"VIRTUAL_ENV", "PYTHONPATH", "MPLBACKEND", "DIGITLAB_STRICT_EXERCISES"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env |= {"PATH": f"{python.parent}{os.pathsep}{env['PATH']}", "JUPYTER_PATH": str(tmp / "jupyter"),
             "IPYTHONDIR": str(tmp / "ipython"), "DIGITLAB_HOME": str(tmp / "home"),
             "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
