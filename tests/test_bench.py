@@ -59,6 +59,8 @@ def test_collect_rejects_unknown_or_empty_names(fake):
         bench.collect(["no_such_model"], verbose=False)
     with pytest.raises(ValueError, match="names"):
         bench.collect([], verbose=False)
+    with pytest.raises(ValueError, match="not one string"):  # not its letters, one by one
+        bench.collect("fake_a", verbose=False)
 
 
 def test_write_and_read_round_trip(fake, tmp_path):
@@ -69,7 +71,7 @@ def test_write_and_read_round_trip(fake, tmp_path):
     assert report["mode"] == zoo.mode()
     assert report["machine"]["cpu_cores"] >= 1 and "numpy" in report["machine"]["versions"]
     assert report["compression"] is None
-    with pytest.raises(ValueError, match="results file"):
+    with pytest.raises(FileNotFoundError, match="results file"):
         bench.read(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match="models"):

@@ -82,12 +82,12 @@ def test_export_quantize_and_run_with_onnx_runtime(home):
     fp32 = compress.export_onnx(model, compress.onnx_path("tiny"))
     with torch.no_grad():
         expected = model(torch.from_numpy(x)).numpy()
-    logits = compress.onnx_predict(compress.session(fp32), x, batch_size=25)  # several batches, free size
+    logits = compress.onnx_predictor(fp32)(x)  # exported with a batch of 2: the batch size is free
     np.testing.assert_allclose(logits, expected, atol=1e-4)
 
     int8 = compress.quantize_int8(fp32, compress.onnx_path("tiny", "int8"), calibration=x)
     assert compress.file_size(int8) < 0.5 * compress.file_size(fp32)
-    q = compress.onnx_predict(compress.session(int8), x)
+    q = compress.onnx_predictor(int8)(x)
     assert np.corrcoef(q.ravel(), expected.ravel())[0, 1] > 0.98
     assert not list(home.rglob("*.prep.onnx"))  # the intermediate file is cleaned up
 
@@ -106,7 +106,7 @@ def test_export_quantize_and_run_with_onnx_runtime(home):
 
 
 def test_quantize_rejects_a_missing_source(home, tmp_path):
-    with pytest.raises(ValueError, match="source"):
+    with pytest.raises(FileNotFoundError, match="source"):
         compress.quantize_int8(tmp_path / "missing.onnx", tmp_path / "out.onnx", np.zeros((32, 28, 28)))
 
 
@@ -132,10 +132,17 @@ def test_latency_and_throughput_measure_a_function():
 
 
 def test_torch_predictor_leaves_the_model_where_it_was():
-    model = tiny_model()
+    model = tiny_model().train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     fn = compress.torch_predictor(model)
-    out = fn(np.zeros((2, 1, 28, 28), np.float32))
+    x = np.random.default_rng(0).random((2, 1, 28, 28), dtype=np.float32)
+    out = fn(x)
     assert out.shape == (2, 10)
+    assert model.training  # still in training mode: the predictor works on its own copy
+    assert all(p.device.type == "cpu" and p.requires_grad for p in model.parameters())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    with torch.no_grad():
+        np.testing.assert_allclose(out, model.eval()(torch.from_numpy(x)).numpy(), atol=1e-5)
 
 
 def test_finding_an_export_does_not_import_pytorch():

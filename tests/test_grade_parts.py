@@ -258,11 +258,11 @@ def test_every_hidden_test_passes_its_answer_key_and_not_the_starter():
 
 
 def test_no_solution_sketch_ships_in_the_package_and_the_answer_key_has_them_all():
-    from digitlab import editions
+    from digitlab import editions, exercises
 
     names = [ex.name for path in editions.chapters(ROOT / "book") for ex in editions.exercises(editions.read(path))]
     for module in sorted({name.split(".")[0] for name in names}):
-        assert all(not info["solution"] for info in editions.catalog_of(module).values()), module
+        assert all(not info["solution"] for info in exercises.catalog(module).values()), module
     sketches = editions.sketches(ROOT / "book")
     assert sorted(sketches) == sorted(names)
     assert f"*Idea:* {sketches['ch00.sevens']}" in editions.answer_key_markdown(ROOT / "book")

@@ -165,7 +165,7 @@ def test_mlp_training_on_a_small_subset_reduces_the_loss():
 
 def test_mlp_shapes_and_validation():
     model = nn.MLP((5, 4, 3))
-    assert model.n_params() == 5 * 4 + 4 + 4 * 3 + 3
+    assert model.count_params() == 5 * 4 + 4 + 4 * 3 + 3
     logits, cache = model.forward(np.zeros((2, 5)))
     assert logits.shape == (2, 3) and len(cache) == 2
     with pytest.raises(ValueError, match="X must have 5 features"):

@@ -20,30 +20,30 @@ def close_figures():
 
 
 @pytest.mark.parametrize("shape", [(12, 784), (12, 28, 28), (12, 28, 28, 1), (12, 1, 28, 28)])
-def test_show_digits_accepts_common_layouts(shape):
+def test_plot_digits_accepts_common_layouts(shape):
     images = np.random.default_rng(0).random(shape)
-    fig = plots.show_digits(images, labels=np.arange(12) % 10, cols=5)
+    fig = plots.plot_digits(images, labels=np.arange(12) % 10, cols=5)
     shown = [ax for ax in fig.axes if ax.images]
     assert len(shown) == 12
     assert shown[0].images[0].get_array().shape == (28, 28)
     assert len(fig.axes) == 15  # 3 rows of 5, the last three left blank
 
 
-def test_show_digits_marks_wrong_predictions_in_red():
+def test_plot_digits_marks_wrong_predictions_in_red():
     images = np.zeros((3, 28, 28))
-    fig = plots.show_digits(images, labels=[1, 2, 3], predictions=[1, 7, 3])
+    fig = plots.plot_digits(images, labels=[1, 2, 3], predictions=[1, 7, 3])
     titles = [ax.title for ax in fig.axes]
     assert [t.get_text() for t in titles] == ["1 → 1", "2 → 7", "3 → 3"]
     assert matplotlib.colors.to_hex(titles[1].get_color()) != matplotlib.colors.to_hex(titles[0].get_color())
 
 
-def test_show_digits_rejects_bad_input():
+def test_plot_digits_rejects_bad_input():
     with pytest.raises(ValueError, match="shape"):
-        plots.show_digits(np.zeros((2, 3, 4, 5)))
+        plots.plot_digits(np.zeros((2, 3, 4, 5)))
     with pytest.raises(ValueError, match="labels has 2 entries"):
-        plots.show_digits(np.zeros((3, 28, 28)), labels=[1, 2])
+        plots.plot_digits(np.zeros((3, 28, 28)), labels=[1, 2])
     with pytest.raises(ValueError, match="n must be"):
-        plots.show_digits(np.zeros((3, 28, 28)), n=4)
+        plots.plot_digits(np.zeros((3, 28, 28)), n=4)
 
 
 def test_label_distribution_counts_each_digit():

@@ -102,7 +102,7 @@ def test_native_logs_are_silenced_but_messages_pass(capfd):
 def test_load_backend_validates_and_prefers_onnx(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="backend"):
         predict.load_backend(backend="tflite")
-    monkeypatch.setattr(predict, "onnx_export", lambda model: None)
+    monkeypatch.setattr(predict.compress, "find_onnx", lambda model: None)
     assert predict.default_model() == "keras_cnn"
     with pytest.raises(ValueError, match="no ONNX export"):
         predict.load_backend(backend="onnx")
@@ -111,24 +111,29 @@ def test_load_backend_validates_and_prefers_onnx(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="not a Keras model"):
         predict.load_backend("fake_torch", backend="keras")
     path = linear_onnx(tmp_path / "m.onnx", np.zeros((784, 10), np.float32), [-1, 784])
-    monkeypatch.setattr(predict, "onnx_export", lambda model: (path, {"mean": 0.5, "std": 0.25}) if model == "torch_cnn" else None)
+    monkeypatch.setattr(predict.compress, "find_onnx", lambda model: (path, {"mean": 0.5, "std": 0.25}) if model == "torch_cnn" else None)
     assert predict.default_model() == "torch_cnn"
     backend = predict.load_backend()
     assert isinstance(backend, predict.OnnxBackend) and backend.mean == 0.5 and backend.name == "torch_cnn (ONNX Runtime)"
 
 
-def test_onnx_export_is_found_where_chapter_7_puts_it(monkeypatch, tmp_path):
-    """predict finds exports without importing PyTorch; it must agree with digitlab.compress.find_onnx."""
-    compress = pytest.importorskip("digitlab.compress")
+def test_find_onnx_finds_what_chapter_7_exports_and_predict_uses_it(monkeypatch, tmp_path):
+    """compress.find_onnx: None before an export; the file and how to feed it after; the side file wins."""
+    from digitlab import compress
+
     monkeypatch.setenv("DIGITLAB_HOME", str(tmp_path))
-    assert predict.onnx_export("torch_cnn") is None is compress.find_onnx("torch_cnn")
+    assert compress.find_onnx("torch_cnn") is None
+    assert predict.default_model() == predict.DEFAULT_MODEL  # nothing exported yet: the Keras CNN
     path = compress.onnx_path("torch_cnn")
     path.parent.mkdir(parents=True)
     linear_onnx(path, np.zeros((784, 10), np.float32), [-1, 1, 28, 28])
-    assert predict.onnx_export("torch_cnn") == compress.find_onnx("torch_cnn") == (path, {"mean": 0.0, "std": 1.0})
+    assert compress.find_onnx("torch_cnn") == (path, {"mean": 0.0, "std": 1.0})  # no side file: raw pixels
     path.with_name(path.name + ".json").write_text(json.dumps({"mean": 0.1307, "std": 0.3081}))
-    assert predict.onnx_export("torch_cnn") == compress.find_onnx("torch_cnn")
+    assert compress.find_onnx("torch_cnn") == (path, {"mean": 0.1307, "std": 0.3081})
+    assert compress.find_onnx("torch_cnn", "int8") is None
     assert predict.default_model() == "torch_cnn"
+    backend = predict.load_backend()
+    assert isinstance(backend, predict.OnnxBackend) and backend.std == pytest.approx(0.3081)
 
 
 def linear_onnx(path, weights, input_shape):
@@ -158,7 +163,7 @@ def test_onnx_backend_matches_numpy(tmp_path, shape):
 
 
 def test_onnx_backend_needs_a_file(tmp_path):
-    with pytest.raises(ValueError, match="ONNX file"):
+    with pytest.raises(FileNotFoundError, match="ONNX file"):
         predict.OnnxBackend(tmp_path / "nothing.onnx")
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from digitlab import evaluate
+from digitlab import metrics
 from digitlab.grading.judge import results_close
 
 
@@ -33,7 +33,7 @@ def mcnemar(answer, rng):
     b = np.where(rng.random(n) < rng.uniform(0.95, 0.99), y, (y + 3) % 10)
     lopsided = np.where(a == y, b, a)  # b right only where a is right too
     calls = [(y, a, b), (y, a, lopsided)]
-    expect = [evaluate.mcnemar(*c)["pvalue"] for c in calls]
+    expect = [metrics.mcnemar(*c)["pvalue"] for c in calls]
     results = answer.run(calls)
     return [("a fresh pair", results_close(results[:1], expect[:1], atol=1e-9)),
             ("one-sided disagreements", results_close(results[1:], expect[1:], atol=1e-9))]

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from digitlab import _validation as check
+
 Generator = torch.Generator | int | None
 
 
@@ -33,20 +35,18 @@ def _to_nchw(x, name: str = "x") -> tuple[torch.Tensor, Callable]:
     """Return ``x`` as a float (n, c, h, w) tensor and a function that restores its type and layout."""
     is_numpy = isinstance(x, np.ndarray)
     if not is_numpy and not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch tensor or a NumPy array, got {type(x).__name__}")
+        raise check.InvalidParameterError(f"{name} must be a torch tensor or a NumPy array, got {type(x).__name__}")
     if not (x.dtype.is_floating_point if not is_numpy else np.issubdtype(x.dtype, np.floating)):
-        raise TypeError(f"{name} must hold floats in [0, 1], got dtype {x.dtype} (divide uint8 images by 255)")
+        raise check.InvalidParameterError(
+            f"{name} must hold floats in [0, 1], got dtype {x.dtype} (divide uint8 images by 255)")
     t = torch.from_numpy(np.ascontiguousarray(x)) if is_numpy else x
-    if t.ndim == 3:
-        layout = "nhw"
+    layout = check.image_layout(tuple(x.shape), name)
+    if layout == "flat":  # (n, 784): warping needs the 28x28 grid
+        raise check.InvalidParameterError(f"{name} must have shape (n, h, w), (n, 1, h, w) or (n, h, w, 1), got {tuple(x.shape)}")
+    if layout == "nhw":
         t = t[:, None]
-    elif t.ndim == 4 and t.shape[1] == 1:
-        layout = "nchw"
-    elif t.ndim == 4 and t.shape[-1] == 1:
-        layout = "nhwc"
+    elif layout == "nhwc":
         t = t.permute(0, 3, 1, 2)
-    else:
-        raise ValueError(f"{name} must have shape (n, h, w), (n, 1, h, w) or (n, h, w, 1), got {tuple(x.shape)}")
     if t.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch")
 
@@ -65,7 +65,8 @@ def _generator(generator: Generator) -> torch.Generator | None:
     if generator is None or isinstance(generator, torch.Generator):
         return generator
     if isinstance(generator, bool) or not isinstance(generator, (int, np.integer)):
-        raise TypeError(f"generator must be a torch.Generator, an int seed or None, got {type(generator).__name__}")
+        raise check.InvalidParameterError(
+            f"generator must be a torch.Generator, an int seed or None, got {type(generator).__name__}")
     return torch.Generator().manual_seed(int(generator))
 
 
@@ -76,8 +77,7 @@ def _uniform(n: int, low: float, high: float, gen: torch.Generator | None, devic
 
 
 def _check_range(name: str, value: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
-        raise ValueError(f"{name} must be a number between 0 and {high}, got {value!r}")
+    check.number_in(name, value, 0, high, what="a number")
     return float(value)
 
 
@@ -160,8 +160,7 @@ def random_affine(x, rotation: float = 10.0, shift: float = 0.1, shear: float = 
 def random_matrices(n: int, rotation: float = 10.0, shift: float = 0.1, shear: float = 0.1, zoom: float = 0.1,
                     *, p: float = 1.0, generator: Generator = None, device=None) -> torch.Tensor:
     """The (n, 2, 3) ``affine_grid`` matrices of ``n`` random transforms (see ``random_affine``)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    check.positive_int("n", n)
     rotation = _check_range("rotation", rotation, 180)
     shift = _check_range("shift", shift, 1)
     shear = _check_range("shear", shear, 1)
@@ -229,10 +228,8 @@ def perturb_test_set(x, seed: int = 0, rotation: float = 15.0, shift: float = 0.
     The same ``seed`` always gives the same images, so models can be compared on it. The defaults
     reach a little beyond the classic training augmentation.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check.int_at_least("seed", seed, 0)
+    check.positive_int("batch_size", batch_size)
     t, restore = _to_nchw(x)
     matrices = random_matrices(t.shape[0], rotation, shift, 0.0, zoom, generator=int(seed), device=t.device)
     with torch.no_grad():

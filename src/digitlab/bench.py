@@ -15,7 +15,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from digitlab import runtime, zoo
+from digitlab import _io, runtime, settings, zoo
+from digitlab import _validation as check
 
 COLUMNS = ("name", "framework", "params", "epochs", "seconds_per_epoch", "train_seconds",
            "test_accuracy", "device")
@@ -67,9 +68,11 @@ def _description(name: str) -> str:
 
 def collect(names: Iterable[str] | None = None, verbose: bool = True) -> list[dict]:
     """One row per zoo model (all of them unless ``names``), trained now only where no card exists."""
+    if isinstance(names, str):  # list("keras_cnn") would be its letters
+        raise check.InvalidParameterError(f"names must be a list of zoo model names, not one string; got {names!r}")
     names = zoo.names() if names is None else list(names)
-    if isinstance(names, str) or not names:
-        raise ValueError(f"names must be a non-empty list of zoo model names, got {names!r}")
+    if not names:
+        raise check.InvalidParameterError(f"names must be a non-empty list of zoo model names, got {names!r}")
     rows = []
     for name in names:
         start = time.perf_counter()
@@ -113,21 +116,14 @@ def write(rows: list[dict], path: str | Path) -> Path:
     """Save ``rows``, the machine and chapter 7's compression table (if any) as JSON at ``path``, atomically."""
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ValueError("rows must be a list of dicts from bench.collect()")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    report = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "mode": zoo.mode(),
+    report = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "mode": settings.mode(),
               "machine": machine(), "models": rows, "compression": compression()}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2, default=str))
-    os.replace(tmp, path)
-    return path
+    return _io.write_json(path, report, default=str)
 
 
 def read(path: str | Path) -> dict:
     """A results file written by ``write`` (``make bench``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"path must be a results file written by `digitlab bench`, got {str(path)!r}")
+    path = check.existing_file("path", path, "results file written by `digitlab bench`")
     report = json.loads(path.read_text())
     if "models" not in report:
         raise ValueError(f"{path} is not a results file: it has no 'models' list")
@@ -172,7 +168,7 @@ def run(out: str | Path | None = None, names: Iterable[str] | None = None, verbo
     rows = collect(names, verbose=verbose)
     if verbose:
         print(table(rows).to_string(index=False))
-        print(f"bench: {len(rows)} models in {time.perf_counter() - start:.1f} s ({zoo.mode()} mode)")
+        print(f"bench: {len(rows)} models in {time.perf_counter() - start:.1f} s ({settings.mode()} mode)")
         compressed = compression()
         if compressed:
             import pandas as pd

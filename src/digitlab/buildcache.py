@@ -29,6 +29,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from digitlab import _io
 from digitlab.codegraph import Package, called_name, calls_zoo_names, digest, dotted_name
 
 KEYS_FILE = ".exec-keys.json"
@@ -223,11 +224,7 @@ def _forget(cache, notebook: Path) -> None:
 
 def _write_keys(path: Path, keys: dict) -> None:
     """Write ``keys`` as JSON atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(keys, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    _io.write_json(path, keys, indent=1, sort_keys=True)
 
 
 def update(root: str | Path = ".", build_dir: str | Path = "_build", package_dir: str | Path = "src/digitlab",

@@ -92,7 +92,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 manual=args.manual, gradebook=args.gradebook, fmt=args.format, assignment=args.assignment or "",
                 merge=merge, workers=args.workers, isolate=args.isolate, image=args.image, seed=args.seed,
                 cell_timeout=args.cell_timeout, notebook_timeout=args.timeout, call_timeout=args.call_timeout,
-                progress=progress)
+                on_progress=progress)
             written = [args.out, str(Path(args.out).with_suffix(".md"))] + ([args.gradebook] if args.gradebook else [])
         else:
             if not args.submissions:
@@ -100,7 +100,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             if args.isolate != "process":
                 raise ValueError("isolate: containers are for marks (--source and --roster)")
             runs = grade.grade(args.submissions, args.out, summary=args.summary, cell_timeout=args.cell_timeout,
-                               notebook_timeout=args.timeout, workers=args.workers, progress=progress)
+                               notebook_timeout=args.timeout, workers=args.workers, on_progress=progress)
             written = [args.out, args.summary or str(Path(args.out).with_suffix(".md"))]
     except (FileNotFoundError, ValueError) as e:
         print(f"digitlab grade: {e}", file=sys.stderr)

@@ -89,9 +89,24 @@ class Package:
         return digest(self._text[module])
 
     def module_of(self, dotted: str) -> str | None:
-        """The longest prefix of ``dotted`` that is a module of the package."""
+        """The module whose text holds ``dotted``: its longest prefix that is a module of the package,
+        followed through the package's re-exports (``numpy_nets.MLP`` is ``numpy_nets.mlp.MLP``)."""
         parts = dotted.split(".")
-        return next((m for i in range(len(parts), 0, -1) if (m := ".".join(parts[:i])) in self.files), None)
+        for i in range(len(parts), 0, -1):
+            module = ".".join(parts[:i])
+            if module in self.files:
+                source = self._reexported(module, parts[i]) if i < len(parts) else None
+                return self.module_of(".".join([source, *parts[i:]])) if source else module
+        return None
+
+    def _reexported(self, module: str, name: str) -> str | None:
+        """The other module of the package that ``module`` imports ``name`` from, if any."""
+        for node in self._tree[module].body:
+            if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == name for a in node.names):
+                base = self._absolute(node, module)
+                if base in self.files and base != module:
+                    return base
+        return None
 
     def _with_parents(self, dotted: str) -> set[str]:
         """The modules that importing ``dotted`` runs: it and the packages above it, where they are ours."""

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import nbformat
 
-from digitlab import __version__, editions, myst
+from digitlab import __version__, _io, editions, myst
 
 BRANCH = "colab"  # the branch the Pages workflow publishes the edition to
 COLAB = "https://colab.research.google.com"
@@ -208,17 +208,10 @@ def write_colab(book_dir: str | os.PathLike = "book", build_dir: str | os.PathLi
     site = site_url(repository)
     shared = myst.Page(site, "", book, citations=myst.read_citations(book / "references.bib"),
                        inventory=myst.read_inventory(inventory))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        os.chmod(tmp, 0o755)
+    with _io.new_folder(out) as tmp:
         for path in editions.chapters(book):
             nbformat.write(_one(path, build, shared), os.fspath(tmp / path.name))
         (tmp / "README.md").write_text(_readme(site, repository), encoding="utf-8")
-        editions._swap_in(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

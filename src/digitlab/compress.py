@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from digitlab import zoo
+from digitlab import _io, zoo
+from digitlab import _validation as check
 
 if TYPE_CHECKING:
     from torch import nn
@@ -52,8 +53,7 @@ def prune_model(model: nn.Module, amount: float) -> nn.Module:
     from torch.nn.utils import prune
 
     _check_module(model)
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount < 1:
-        raise ValueError(f"amount must be a fraction in [0, 1), got {amount!r}")
+    check.number_in("amount", amount, 0, 1, high_open=True, what="a fraction")
     pruned = copy.deepcopy(model).to(memory_format=torch.contiguous_format)  # prune flattens weights
     params = _weights(pruned)
     if not params:
@@ -76,7 +76,7 @@ def _check_module(model) -> None:
     from torch import nn
 
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise check.InvalidParameterError(f"model must be a torch.nn.Module, got {type(model).__name__}")
 
 
 # --- ONNX export ------------------------------------------------------------------------------------
@@ -109,8 +109,8 @@ def export_onnx(model: nn.Module, path: str | Path, opset: int = 18) -> Path:
         torch.onnx.export(model, example, str(path), dynamo=True, external_data=False, verbose=False,
                           opset_version=opset, input_names=["pixels"], output_names=["logits"],
                           dynamic_shapes=({0: batch},))
-    _side_file(path).write_text(json.dumps({"mean": 0.0, "std": 1.0, "input": "pixels in [0, 1], (n, 1, 28, 28)",
-                                            "output": "logits (n, 10)", "variant": "fp32"}, indent=2))
+    _io.write_json(_side_file(path), {"mean": 0.0, "std": 1.0, "input": "pixels in [0, 1], (n, 1, 28, 28)",
+                                      "output": "logits (n, 10)", "variant": "fp32"})
     return path
 
 
@@ -128,31 +128,24 @@ def session(path: str | Path, threads: int | None = None):
     """An ONNX Runtime inference session on the CPU for the file at ``path``."""
     import onnxruntime as ort
 
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"path must be an existing ONNX file, got {str(path)!r}")
+    path = check.existing_file("path", path, "ONNX file")
     options = ort.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = int(threads)
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def onnx_predict(sess, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Logits (n, 10) of the ONNX session ``sess`` for float images in [0, 1] shaped (n, 1, 28, 28)."""
-    x = _as_nchw(x)
-    name = sess.get_inputs()[0].name
-    return np.concatenate([sess.run(None, {name: x[i:i + batch_size]})[0]
-                           for i in range(0, len(x), batch_size)])
-
-
 def _as_nchw(x) -> np.ndarray:
-    x = np.asarray(x)
+    """Float32 images (n, 1, 28, 28) in [0, 1] from any common layout (uint8 pixels are scaled)."""
+    shape = np.shape(x)
+    try:
+        x = check.image_batch(x, "x", layout="nchw", single=False)
+    except ValueError:
+        x = None
+    if x is None or x.shape[1:] != (1, 28, 28):
+        raise check.InvalidParameterError(f"x must be images shaped (n, 28, 28) or (n, 1, 28, 28), got {shape}")
     if x.dtype == np.uint8:
         x = x / np.float32(255)
-    if x.ndim == 3:
-        x = x[:, None]
-    if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
-        raise ValueError(f"x must be images shaped (n, 28, 28) or (n, 1, 28, 28), got {x.shape}")
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
@@ -171,9 +164,7 @@ def quantize_int8(source: str | Path, target: str | Path, calibration: np.ndarra
         quantize_static,
     )
 
-    source, target = Path(source), Path(target)
-    if not source.is_file():
-        raise ValueError(f"source must be an existing ONNX file, got {str(source)!r}")
+    source, target = check.existing_file("source", source, "ONNX file"), Path(target)
     images = _as_nchw(calibration)
     if not 16 <= len(images) <= 10_000:
         raise ValueError(f"calibration must hold between 16 and 10,000 images, got {len(images)}")
@@ -199,7 +190,7 @@ def quantize_int8(source: str | Path, target: str | Path, calibration: np.ndarra
     finally:
         prepared.unlink(missing_ok=True)
     settings = json.loads(_side_file(source).read_text()) if _side_file(source).is_file() else {}
-    _side_file(target).write_text(json.dumps(dict(settings, variant="int8"), indent=2))
+    _io.write_json(_side_file(target), dict(settings, variant="int8"))
     return target
 
 
@@ -213,10 +204,8 @@ def file_size(path: str | Path, compressed: bool = False) -> int:
 def latency_ms(predict: Callable[[np.ndarray], object], image: np.ndarray, repeats: int = 200,
                warmup: int = 20) -> float:
     """Median milliseconds of ``predict`` on a single image (batch 1), after ``warmup`` calls."""
-    if not callable(predict):
-        raise TypeError(f"predict must be callable, got {type(predict).__name__}")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    check.function("predict", predict)
+    check.positive_int("repeats", repeats)
     x = _as_nchw(image)[:1]
     for _ in range(warmup):
         predict(x)
@@ -231,8 +220,7 @@ def latency_ms(predict: Callable[[np.ndarray], object], image: np.ndarray, repea
 def throughput(predict: Callable[[np.ndarray], object], images: np.ndarray, batch_size: int = 256,
                seconds: float = 1.0) -> float:
     """Images per second of ``predict`` on batches of ``batch_size``, measured for about ``seconds``."""
-    if not callable(predict):
-        raise TypeError(f"predict must be callable, got {type(predict).__name__}")
+    check.function("predict", predict)
     x = _as_nchw(images)
     if len(x) < batch_size:
         raise ValueError(f"images must hold at least batch_size={batch_size} images, got {len(x)}")
@@ -296,5 +284,5 @@ def compress_all(model: nn.Module, name: str, x_test: np.ndarray, y_test: np.nda
     int8 = quantize_int8(fp32, onnx_path(name, "int8"), calibration)
     files = {"fp32": fp32, f"pruned {amount:.0%} (fp32)": pruned_path, "int8 (static, QDQ)": int8}
     rows = [measure(label, onnx_predictor(path), x_test, y_test, path, repeats) for label, path in files.items()]
-    zoo.folder().joinpath(f"{name}.compression.json").write_text(json.dumps(rows, indent=2))
+    _io.write_json(zoo.folder() / f"{name}.compression.json", rows)
     return rows

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from digitlab import editions
+from digitlab import editions, exercises
 from digitlab.grading.classroom import grade_class
 from digitlab.grading.isolation import Workspace
 from digitlab.grading.report import (
@@ -85,7 +85,7 @@ def expected_exercises(nb) -> list[str]:
     """The exercises a notebook should answer: all of each chapter module it checks exercises with."""
     names = []
     for module in editions.modules_used(nb):
-        names += [info["name"] for info in editions.catalog_of(module).values()]
+        names += [info["name"] for info in exercises.catalog(module).values()]
     return names
 
 
@@ -117,7 +117,7 @@ def run_submission(path: str | os.PathLike, student: str = "", *, cell_timeout: 
 def grade(submissions: Iterable[str | os.PathLike], out: str | os.PathLike, *,
           summary: str | os.PathLike | None = None, cell_timeout: float = 120,
           notebook_timeout: float = 600, workers: int = 1,
-          progress: Callable[[str], None] | None = None) -> list[Run]:
+          on_progress: Callable[[str], None] | None = None) -> list[Run]:
     """Feedback: run every submission, write the CSV to ``out`` and the Markdown summary next to it."""
     check_timeouts(cell_timeout, notebook_timeout)
     out = Path(out)
@@ -132,8 +132,8 @@ def grade(submissions: Iterable[str | os.PathLike], out: str | os.PathLike, *,
 
     def one(path: Path) -> Run:
         run = run_submission(path, names[path], cell_timeout=cell_timeout, notebook_timeout=notebook_timeout)
-        if progress:
-            progress(f"{run.student}: {run.status} in {run.seconds:.1f} s")
+        if on_progress:
+            on_progress(f"{run.student}: {run.status} in {run.seconds:.1f} s")
         return run
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -12,29 +12,15 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from digitlab import _validation as check
+
 
 def _as_images(images) -> np.ndarray:
-    """Coerce (n, 784), (n, 28, 28), (n, 28, 28, 1) or (n, 1, 28, 28) to (n, h, w)."""
-    if hasattr(images, "detach"):
-        images = images.detach().cpu().numpy()
-    x = np.asarray(images)
-    if x.ndim == 2 and x.shape[1] == 784:
-        return x.reshape(-1, 28, 28)
-    if x.ndim == 2:  # a single image
-        return x[None]
-    if x.ndim == 4 and x.shape[-1] == 1:
-        return x[..., 0]
-    if x.ndim == 4 and x.shape[1] == 1:
-        return x[:, 0]
-    if x.ndim == 3:
-        return x
-    raise ValueError(
-        "images must have shape (n, 784), (n, h, w), (n, h, w, 1) or (n, 1, h, w); "
-        f"got {x.shape}"
-    )
+    """Coerce (n, 784), (n, 28, 28), (n, 28, 28, 1), (n, 1, 28, 28) or one (h, w) image to (n, h, w)."""
+    return check.image_batch(images, "images")
 
 
-def show_digits(images, labels=None, predictions=None, *, n: int | None = None, cols: int = 10,
+def plot_digits(images, labels=None, predictions=None, *, n: int | None = None, cols: int = 10,
                 title: str | None = None, size: float = 1.1, cmap: str = "gray_r"):
     """A grid of digits, captioned with labels and/or predictions (wrong predictions in red)."""
     x = _as_images(images)
@@ -44,9 +30,7 @@ def show_digits(images, labels=None, predictions=None, *, n: int | None = None, 
     for name, values in (("labels", labels), ("predictions", predictions)):
         if values is not None and len(values) < n:
             raise ValueError(f"{name} has {len(values)} entries but {n} images are shown")
-    if cols < 1:
-        raise ValueError(f"cols must be at least 1, got {cols}")
-    cols = min(cols, n)
+    cols = min(check.positive_int("cols", cols), n)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size * 1.15), squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -89,9 +73,9 @@ def plot_label_distribution(*label_sets: Sequence[int], names: Sequence[str] | N
         raise ValueError(f"got {len(label_sets)} label sets but {len(names)} names")
     rows = []
     for name, labels in zip(names, label_sets):
-        y = np.asarray(labels).astype(int).ravel()
+        y = check.to_numpy(labels).astype(int).ravel()
         if y.size and (y.min() < 0 or y.max() > 9):
-            raise ValueError(f"labels of {name!r} must be digits 0-9, got values {y.min()}..{y.max()}")
+            raise check.InvalidParameterError(f"labels of {name!r} must be digits 0-9, got values {y.min()}..{y.max()}")
         counts = np.bincount(y, minlength=10)
         rows += [{"digit": d, "count": int(c), "set": name} for d, c in enumerate(counts)]
     fig, ax = plt.subplots(figsize=(8, 3.5))
@@ -167,9 +151,7 @@ def plot_error_gallery(images, y_true, y_pred, confidence, *, cols: int = 6, tit
     for name, values in zip(("y_true", "y_pred", "confidence"), columns, strict=True):
         if len(values) != len(x):
             raise ValueError(f"{name} has {len(values)} entries but there are {len(x)} images")
-    if isinstance(cols, bool) or not isinstance(cols, int) or cols < 1:
-        raise ValueError(f"cols must be a positive integer, got {cols!r}")
-    cols = min(cols, len(x))
+    cols = min(check.positive_int("cols", cols), len(x))
     rows = math.ceil(len(x) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size * 1.25), squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -187,9 +169,9 @@ def plot_error_gallery(images, y_true, y_pred, confidence, *, cols: int = 6, tit
 
 def plot_roc_curves(curves: Mapping, *, title: str = "ROC curves, one digit against the rest",
                     log_x: bool = False, ax=None):
-    """ROC curves as returned by ``evaluate.roc_curves``: one line per class and a thick macro average."""
+    """ROC curves as returned by ``metrics.roc_curves``: one line per class and a thick macro average."""
     if not isinstance(curves, Mapping) or "macro" not in curves:
-        raise ValueError("curves must be the dict returned by evaluate.roc_curves (with a 'macro' entry)")
+        raise ValueError("curves must be the dict returned by metrics.roc_curves (with a 'macro' entry)")
     fig = _figure(ax, (6.5, 5.5))
     ax = ax or fig.axes[0]
     colors = plt.get_cmap("tab10")
@@ -212,13 +194,13 @@ def plot_roc_curves(curves: Mapping, *, title: str = "ROC curves, one digit agai
 
 
 def plot_reliability(table, *, title: str = "reliability diagram", ax=None):
-    """A reliability table from ``evaluate.reliability`` as bars of accuracy per confidence bin.
+    """A reliability table from ``metrics.reliability`` as bars of accuracy per confidence bin.
 
     A calibrated model's bars reach the diagonal; bars below it mean overconfidence.
     """
     needed = {"low", "high", "images", "confidence", "accuracy"}
     if not hasattr(table, "columns") or not needed <= set(table.columns):
-        raise ValueError(f"table must be the DataFrame returned by evaluate.reliability, with columns {sorted(needed)}")
+        raise ValueError(f"table must be the DataFrame returned by metrics.reliability, with columns {sorted(needed)}")
     fig = _figure(ax, (5, 4.5))
     ax = ax or fig.axes[0]
     ax.bar(table["low"], table["accuracy"], width=table["high"] - table["low"], align="edge",

@@ -19,7 +19,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from digitlab import preprocess
+from digitlab import _validation as check
+from digitlab import compress, preprocess, zoo
 
 DEFAULT_MODEL = "keras_cnn"
 
@@ -57,7 +58,7 @@ class Backend:
         if x.ndim == 2:
             x = x[None]
         if x.ndim != 3 or x.shape[1:] != (28, 28):
-            raise ValueError(f"images must have shape (n, 28, 28), got {x.shape}")
+            raise check.InvalidParameterError(f"images must have shape (n, 28, 28), got {x.shape}")
         scores = np.asarray(self._scores(x.astype(np.float32) / 255.0), dtype=np.float64)
         scores = scores.reshape(len(x), -1)
         if scores.shape[1] != 10:
@@ -75,8 +76,7 @@ class FunctionBackend(Backend):
     """A backend from any function of float images (n, 28, 28) in [0, 1] to scores (n, 10)."""
 
     def __init__(self, fn: Callable[[np.ndarray], Any], name: str = "function"):
-        if not callable(fn):
-            raise ValueError(f"fn must be callable, got {type(fn).__name__}")
+        check.function("fn", fn)
         self.fn, self.name = fn, name
 
     def _scores(self, x: np.ndarray) -> np.ndarray:
@@ -88,7 +88,7 @@ class KerasBackend(Backend):
 
     def __init__(self, model: Any, name: str = "keras"):
         if not hasattr(model, "predict") or not hasattr(model, "input_shape"):
-            raise ValueError(f"model must be a Keras model, got {type(model).__name__}")
+            raise check.InvalidParameterError(f"model must be a Keras model, got {type(model).__name__}")
         self.model, self.name = model, name
 
     def _scores(self, x: np.ndarray) -> np.ndarray:
@@ -106,11 +106,8 @@ class OnnxBackend(Backend):
     def __init__(self, path: str | Path, mean: float = 0.0, std: float = 1.0, name: str | None = None):
         import onnxruntime as ort
 
-        path = Path(path)
-        if not path.is_file():
-            raise ValueError(f"path must be an existing ONNX file, got {str(path)!r}")
-        if not std > 0:
-            raise ValueError(f"std must be positive, got {std!r}")
+        path = check.existing_file("path", path, "ONNX file")
+        check.positive("std", std)
         self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0]
         self.mean, self.std = float(mean), float(std)
@@ -133,44 +130,23 @@ def _as_probabilities(scores: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=1, keepdims=True)
 
 
-def onnx_export(model: str) -> tuple[Path, dict] | None:
-    """The ONNX file chapter 7 exported for zoo ``model`` and how to feed it, or None when there is none.
-
-    Same answer as ``digitlab.compress.find_onnx`` (``<zoo folder>/<model>.onnx`` and its JSON side
-    file), without importing PyTorch as that module does.
-    """
-    from digitlab import zoo
-
-    path = zoo.folder() / f"{model}.onnx"
-    if not path.is_file():
-        return None
-    side = path.with_name(path.name + ".json")
-    settings = json.loads(side.read_text()) if side.is_file() else {}
-    return path, {"mean": float(settings.get("mean", 0.0)), "std": float(settings.get("std", 1.0))}
-
-
 def default_model() -> str:
     """The model ``digitlab predict`` uses: the first zoo model exported to ONNX, else ``keras_cnn``."""
-    from digitlab import zoo
-
-    return next((name for name in zoo.names() if onnx_export(name) is not None), DEFAULT_MODEL)
+    return next((name for name in zoo.names() if compress.find_onnx(name) is not None), DEFAULT_MODEL)
 
 
 def load_backend(model: str | None = None, backend: str = "auto", log: TextIO | None = None) -> Backend:
     """The backend for zoo ``model``: ``auto`` (ONNX if exported, else Keras), ``onnx`` or ``keras``."""
-    if backend not in {"auto", "onnx", "keras"}:
-        raise ValueError(f"backend must be 'auto', 'onnx' or 'keras', got {backend!r}")
+    check.one_of("backend", backend, ("auto", "onnx", "keras"))
     if model is None:
         model = DEFAULT_MODEL if backend == "keras" else default_model()
     if backend in {"auto", "onnx"}:
-        found = onnx_export(model)
+        found = compress.find_onnx(model)
         if found is not None:
             path, settings = found
             return OnnxBackend(path, name=f"{model} (ONNX Runtime)", **settings)
         if backend == "onnx":
             raise ValueError(f"no ONNX export of {model!r} found: run chapter 7 first, or use the Keras backend")
-    from digitlab import zoo
-
     if zoo.recipe(model).framework != "keras":
         raise ValueError(f"model {model!r} is not a Keras model and has no ONNX export: run chapter 7 to "
                          "export it, or pick a Keras model such as 'keras_cnn'")
@@ -200,7 +176,7 @@ def native_logs_silenced() -> Iterator[TextIO]:
 def predict_images(images: Iterable[Any], backend: Backend, sources: Sequence[str] | None = None) -> list[Prediction]:
     """Preprocess and classify each picture (path, PIL image or array); failures become error entries."""
     if not isinstance(backend, Backend):
-        raise ValueError(f"backend must be a digitlab.predict.Backend, got {type(backend).__name__}")
+        raise check.InvalidParameterError(f"backend must be a digitlab.predict.Backend, got {type(backend).__name__}")
     images = list(images)
     sources = [str(s) for s in sources] if sources is not None else [
         str(im) if isinstance(im, (str, Path)) else f"image {i}" for i, im in enumerate(images)]

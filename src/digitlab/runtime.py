@@ -15,19 +15,12 @@ import sys
 
 import numpy as np
 
-QUICK_ENV = "DIGITLAB_QUICK"
-STRICT_ENV = "DIGITLAB_STRICT"
-_TRUE = {"1", "true", "yes", "on"}
+from digitlab import _validation as check
+from digitlab import settings
+from digitlab.settings import is_quick, is_strict, mode  # noqa: F401  (the chapters ask runtime)
 
-
-def is_quick() -> bool:
-    """True when ``DIGITLAB_QUICK`` is set to 1/true/yes (the tests set it; ``make book`` does not)."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() in _TRUE
-
-
-def is_strict() -> bool:
-    """True when a missed accuracy floor must fail: ``DIGITLAB_STRICT=1`` or ``CI`` is set."""
-    return os.environ.get(STRICT_ENV, "").strip().lower() in _TRUE or bool(os.environ.get("CI"))
+QUICK_ENV = settings.QUICK
+STRICT_ENV = settings.STRICT
 
 
 def in_colab() -> bool:
@@ -37,8 +30,8 @@ def in_colab() -> bool:
 
 def epochs(full: int, quick: int = 1) -> int:
     """Number of epochs to train: ``full`` in a full build, ``quick`` in quick mode."""
-    _check_positive_int("full", full)
-    _check_positive_int("quick", quick)
+    check.positive_int("full", full)
+    check.positive_int("quick", quick)
     return quick if is_quick() else full
 
 
@@ -64,8 +57,7 @@ def check_accuracy(accuracy: float, full: float, quick: float, what: str = "mode
     floor = expected_accuracy(full, quick)
     accuracy = float(accuracy)
     if not accuracy >= floor:
-        mode = "quick" if is_quick() else "full"
-        message = f"{what}: test accuracy {accuracy:.4f} is below the {mode}-mode floor {floor:.4f}"
+        message = f"{what}: test accuracy {accuracy:.4f} is below the {mode()}-mode floor {floor:.4f}"
         if is_strict():
             raise AssertionError(message)
         print(
@@ -77,9 +69,7 @@ def check_accuracy(accuracy: float, full: float, quick: float, what: str = "mode
     return accuracy
 
 
-def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+_check_positive_int = check.positive_int  # torch_models' old name for it
 
 
 def glue(name: str, value, display: bool = False) -> None:
@@ -103,6 +93,9 @@ def glue(name: str, value, display: bool = False) -> None:
 
 def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
     """Seed Python, NumPy and, if already imported, TensorFlow and PyTorch; return the seed.
+
+    ``PYTHONHASHSEED`` is set for subprocesses (such as the zoo's training workers) only: this
+    interpreter read it when it started.
 
     Frameworks are seeded only when a chapter has imported them already, so seeding never pays for
     importing one. ``deterministic`` also switches on their deterministic kernels where that is cheap.
@@ -132,7 +125,7 @@ def device(prefer: str | None = None):
 
     if prefer is not None:
         if prefer not in {"cuda", "mps", "cpu"}:
-            raise ValueError(f"prefer must be 'cuda', 'mps' or 'cpu', got {prefer!r}")
+            raise check.InvalidParameterError(f"prefer must be 'cuda', 'mps' or 'cpu', got {prefer!r}")
         return torch.device(prefer)
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -188,8 +181,7 @@ def env_report(
     A chapter that trains a network passes ``trains=True``: without a GPU it first prints how to get
     one and, given ``cpu_seconds``, how long the chapter took on a CPU in the last build.
     """
-    if not isinstance(trains, bool):
-        raise ValueError(f"trains must be True or False, got {trains!r}")
+    check.flag("trains", trains)
     if cpu_seconds is not None and (
         isinstance(cpu_seconds, bool) or not isinstance(cpu_seconds, (int, float)) or not cpu_seconds >= 0
     ):
@@ -200,7 +192,7 @@ def env_report(
     report["digitlab"] = _version("digitlab") or "source"
     report["device"] = accelerator()
     report["cpu cores"] = os.cpu_count()
-    report["mode"] = "quick (DIGITLAB_QUICK=1)" if is_quick() else "full"
+    report["mode"] = f"{mode()} (DIGITLAB_QUICK=1)" if is_quick() else mode()
     report["colab"] = in_colab()
     if trains and report["device"] == "CPU":
         print(no_gpu_notice(cpu_seconds))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitlab import evaluate
+from digitlab import metrics
 from digitlab.exercises.core import Exercise, Wrong, as_array, as_number, call
 
 # A small confusion matrix of a classifier of the digits 3, 5 and 8 (rows: true, columns: predicted).
@@ -25,7 +25,7 @@ def _toy_predictions() -> tuple[np.ndarray, np.ndarray]:
 
 def _check_precision_recall(answer) -> str:
     got = as_array(answer, (2, 3), "an array (precisions in row 0, recalls in row 1)")
-    table = evaluate.report(*_toy_predictions(), labels=TOY_LABELS, digits=10)
+    table = metrics.report(*_toy_predictions(), labels=TOY_LABELS, digits=10)
     rows = [str(d) for d in TOY_LABELS]
     expected = np.stack([table.loc[rows, "precision"].to_numpy(), table.loc[rows, "recall"].to_numpy()])
     if np.allclose(got, expected, atol=1e-3):
@@ -103,7 +103,7 @@ def _check_mcnemar(answer) -> str:
                     "a number (the p-value)")
     if not 0 <= got <= 1:
         raise Wrong(f"a p-value lies between 0 and 1, got {got:.4g}.")
-    expected = evaluate.mcnemar(y, a, b)["pvalue"]
+    expected = metrics.mcnemar(y, a, b)["pvalue"]
     if np.isclose(got, expected, rtol=1e-6, atol=1e-12):
         return "only the images on which the models disagree carry evidence."
     errors_a, errors_b = int(np.sum(a != y)), int(np.sum(b != y))

@@ -4,7 +4,7 @@ A chapter's exercises live in ``digitlab.exercises.chNN`` as ``Exercise`` object
 raises on a student's answer (unless strict mode is on, see below): it prints one friendly
 sentence, correct, wrong with a reason, or the wrong type or shape with what was expected.
 
-Two environment variables serve tests and grading:
+Three environment variables serve tests and grading (``digitlab.settings`` lists them all):
 - ``DIGITLAB_STRICT_EXERCISES=1`` makes ``check`` raise ``AssertionError`` on anything but a correct
   answer, so the answer-key notebooks fail their test if a solution stops being right.
 - ``DIGITLAB_GRADE_LOG=path`` appends each check's result as one JSON line to ``path`` (what
@@ -15,7 +15,6 @@ Two environment variables serve tests and grading:
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
-STRICT_ENV = "DIGITLAB_STRICT_EXERCISES"
-GRADE_LOG_ENV = "DIGITLAB_GRADE_LOG"
-HIDE_SOLUTIONS_ENV = "DIGITLAB_HIDE_SOLUTIONS"
+from digitlab import settings
+
+STRICT_ENV = settings.STRICT_EXERCISES
+GRADE_LOG_ENV = settings.GRADE_LOG
+HIDE_SOLUTIONS_ENV = settings.HIDE_SOLUTIONS
 
 CORRECT, WRONG, UNANSWERED, ERROR = "correct", "wrong", "unanswered", "error"
 _SYMBOL = {CORRECT: "✅ Correct", WRONG: "❌ Not yet", UNANSWERED: "✏️ Not yet answered", ERROR: "❌ Not yet"}
@@ -90,6 +91,16 @@ class Exercise:
     def __repr__(self) -> str:
         return f"<Exercise {self.name}: call .check(answer), .hint() or .solution()>"
 
+    @property
+    def hint_text(self) -> str:
+        """The hint, as ``hint()`` prints it (without logging a request)."""
+        return self._hint
+
+    @property
+    def solution_text(self) -> str:
+        """The solution sketch (empty for the book's own exercises), without logging a request."""
+        return self._solution
+
     def evaluate(self, answer: Any = None) -> Result:
         """Judge ``answer`` and return a ``Result`` without printing anything."""
         if is_unanswered(answer):
@@ -112,7 +123,7 @@ class Exercise:
         print(result)
         _log({"event": "check", "exercise": result.exercise, "status": result.status,
               "message": result.message})
-        if os.environ.get(STRICT_ENV) == "1" and not result:
+        if settings.strict_exercises() and not result:
             raise AssertionError(f"exercise {self.name}: {result}")
         return result
 
@@ -124,7 +135,7 @@ class Exercise:
     def solution(self) -> None:
         """Print the solution sketch, or where the worked solution is."""
         _log({"event": "solution", "exercise": self.name})
-        if os.environ.get(HIDE_SOLUTIONS_ENV) == "1":
+        if settings.hide_solutions():
             print("🔒 The solution is hidden in this course; try the hint, or ask your instructor.")
             return
         if self._solution:
@@ -136,7 +147,7 @@ class Exercise:
 
 def _log(record: dict) -> None:
     """Append ``record`` (an event of one exercise) as a JSON line to the grade log, if one is set."""
-    path = os.environ.get(GRADE_LOG_ENV)
+    path = settings.grade_log()
     if not path:
         return
     with open(path, "a", encoding="utf-8") as f:

@@ -79,7 +79,7 @@ def grade_class(source: str | os.PathLike, roster: str | os.PathLike, out: str |
                 fmt: str = "canvas", assignment: str = "", merge: list[str] | None = None,
                 workers: int = 1, isolate: str = "process", image: str = "digitlab-grader",
                 seed: int | None = None, cell_timeout: float = 120, notebook_timeout: float = 600,
-                call_timeout: float = 60, progress: Callable[[str], None] | None = None) -> list[Run]:
+                call_timeout: float = 60, on_progress: Callable[[str], None] | None = None) -> list[Run]:
     """Grade the roster's submissions of chapter ``source``; write results, summary and gradebook.
 
     ``call_timeout`` limits each sandboxed call of a student's functions (all hidden inputs at once).
@@ -112,8 +112,8 @@ def grade_class(source: str | os.PathLike, roster: str | os.PathLike, out: str |
         run = mark_submission(student, chapter, tests, seed=seed, cell_timeout=cell_timeout,
                               notebook_timeout=notebook_timeout, isolate=isolate, image=image,
                               call_timeout=call_timeout)
-        if progress:
-            progress(f"{student.id} ({student.name}): {run.status} in {run.seconds:.1f} s")
+        if on_progress:
+            on_progress(f"{student.id} ({student.name}): {run.status} in {run.seconds:.1f} s")
         return run
 
     with quick_mode(), ThreadPoolExecutor(max_workers=workers) as pool:

@@ -9,6 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from digitlab import _io
 from digitlab.grading.runner import Run
 
 NOT_RUN = "not run"
@@ -23,19 +24,7 @@ MARK_COLUMNS = ("id", "name", "submission", "exercise", "status", "points", "max
 
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; a report is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _io.write_text(path, text)
 
 
 def write_rows(path: str | os.PathLike, columns: tuple, rows: list[dict]) -> None:

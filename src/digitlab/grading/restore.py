@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from digitlab import editions
+from digitlab import editions, exercises
 from digitlab.grading import capture
 
 
@@ -41,7 +41,7 @@ def check_target(code: str) -> tuple[str, str] | None:
     if not match:
         return None
     module, attr = match.groups()
-    name = editions.catalog_of(module).get(attr, {}).get("name", f"{module}.{attr}")
+    name = exercises.catalog(module).get(attr, {}).get("name", f"{module}.{attr}")
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -110,9 +110,9 @@ def imports_before(nb: nbformat.NotebookNode, index: int, code: str = "") -> str
     for cell in nb.cells[:index]:
         if cell.get("cell_type") != "code" or cell.get("metadata", {}).get("digitlab", {}).get("capture"):
             continue
-        tree = editions._parse(editions.source(cell))
+        tree = editions.parse(editions.source(cell))
         nodes += [node for node in (tree.body if tree else []) if isinstance(node, DEFINITIONS)]
-    tree = editions._parse(code) if code else None
+    tree = editions.parse(code) if code else None
     if tree is not None:
         needed, kept, changed = _names_used(tree), [], True
         while changed:

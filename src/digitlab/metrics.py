@@ -1,12 +1,12 @@
 """Evaluating a classifier: thin wrappers over scikit-learn and SciPy, never re-implementations.
 
 Every function takes plain arrays (true labels, predicted labels, or an (n, k) matrix of class
-probabilities), so it works the same for NumPy, Keras and PyTorch models:
+probabilities), so it works the same for NumPy, Keras and PyTorch models::
 
-    >>> cm = confusion(y_test, y_pred)                 # sklearn.metrics.confusion_matrix
-    >>> report(y_test, y_pred)                         # classification_report as a DataFrame
-    >>> curves = roc_curves(y_test, proba)             # one-vs-rest ROC of each class + macro
-    >>> mcnemar(y_test, pred_a, pred_b)                # are two models really different?
+    cm = metrics.confusion(y_test, y_pred)          # sklearn.metrics.confusion_matrix
+    metrics.report(y_test, y_pred)                  # classification_report as a DataFrame
+    curves = metrics.roc_curves(y_test, proba)      # one-vs-rest ROC of each class + macro
+    metrics.mcnemar(y_test, pred_a, pred_b)         # are two models really different?
 """
 
 from __future__ import annotations
@@ -15,25 +15,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from digitlab import _validation as check
+
 DIGITS: tuple[int, ...] = tuple(range(10))
 
 
-# --- validated inputs ----------------------------------------------------------------------------
-def _labels(y, name: str) -> np.ndarray:
-    """``y`` as a 1-D integer array, or a ValueError naming the argument."""
-    if hasattr(y, "detach"):
-        y = y.detach().cpu().numpy()
-    a = np.asarray(y)
-    if a.ndim != 1 or a.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of class labels, got shape {a.shape}")
-    if not (np.issubdtype(a.dtype, np.integer) or (np.issubdtype(a.dtype, np.floating)
-                                                   and np.all(a == np.round(a)))):
-        raise ValueError(f"{name} must hold whole-number class labels, got dtype {a.dtype}")
-    return a.astype(np.int64)
-
-
+# --- validated inputs ------------------------------------------------------------------------------
 def _pair(y_true, y_pred, pred_name: str = "y_pred") -> tuple[np.ndarray, np.ndarray]:
-    t, p = _labels(y_true, "y_true"), _labels(y_pred, pred_name)
+    t, p = check.labels(y_true, "y_true"), check.labels(y_pred, pred_name)
     if len(t) != len(p):
         raise ValueError(f"y_true has {len(t)} labels but {pred_name} has {len(p)}")
     return t, p
@@ -41,10 +30,8 @@ def _pair(y_true, y_pred, pred_name: str = "y_pred") -> tuple[np.ndarray, np.nda
 
 def _proba(y_true, proba, labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """Labels and an (n, k) probability matrix whose columns are ``labels``, checked together."""
-    t = _labels(y_true, "y_true")
-    if hasattr(proba, "detach"):
-        proba = proba.detach().cpu().numpy()
-    p = np.asarray(proba, dtype=np.float64)
+    t = check.labels(y_true, "y_true")
+    p = check.to_numpy(proba).astype(np.float64)
     if p.ndim != 2 or p.shape != (len(t), len(labels)):
         raise ValueError(f"proba must have shape (n, k) = ({len(t)}, {len(labels)}): one row per label in "
                          f"y_true and one column per class; got shape {p.shape}")
@@ -69,8 +56,7 @@ def confusion(y_true, y_pred, normalize: str | None = None, labels: Sequence[int
     """
     from sklearn.metrics import confusion_matrix
 
-    if normalize not in (None, "true", "pred", "all"):
-        raise ValueError(f"normalize must be None, 'true', 'pred' or 'all', got {normalize!r}")
+    check.one_of("normalize", normalize, (None, "true", "pred", "all"))
     t, p = _pair(y_true, y_pred)
     return confusion_matrix(t, p, labels=list(labels), normalize=normalize)
 
@@ -99,8 +85,7 @@ def confused_pairs(y_true, y_pred, k: int = 3, labels: Sequence[int] = DIGITS):
     """The ``k`` pairs of classes mixed up most often, both directions added, as a DataFrame."""
     import pandas as pd
 
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    check.positive_int("k", k)
     cm = confusion(y_true, y_pred, labels=labels)
     rows = []
     for i in range(len(labels)):
@@ -116,8 +101,7 @@ def most_confident_errors(y_true, proba, k: int = 12) -> np.ndarray:
     """Indices of the ``k`` wrong predictions made with the highest probability, most confident first."""
     columns = np.shape(proba)[1] if np.ndim(proba) == 2 else len(DIGITS)
     t, p = _proba(y_true, proba, range(columns))
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    check.positive_int("k", k)
     pred, confidence = p.argmax(axis=1), p.max(axis=1)
     wrong = np.flatnonzero(pred != t)
     return wrong[np.argsort(-confidence[wrong], kind="stable")][:k]
@@ -168,8 +152,7 @@ def reliability(y_true, proba, n_bins: int = 10, labels: Sequence[int] = DIGITS)
     from sklearn.calibration import calibration_curve
 
     t, p = _proba(y_true, proba, labels)
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 2:
-        raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}")
+    check.int_at_least("n_bins", n_bins, 2)
     confidence = p.max(axis=1)
     correct = np.asarray(labels)[p.argmax(axis=1)] == t
     accuracy, mean_confidence = calibration_curve(correct, confidence, n_bins=n_bins, strategy="uniform")
@@ -215,10 +198,9 @@ def bootstrap_difference(y_true, pred_a, pred_b, n_resamples: int = 2000, confid
 
     t, a = _pair(y_true, pred_a, "pred_a")
     _, b = _pair(y_true, pred_b, "pred_b")
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 100:
-        raise ValueError(f"n_resamples must be an integer >= 100, got {n_resamples!r}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+    check.int_at_least("n_resamples", n_resamples, 100)
+    if not check.is_number(confidence) or not 0 < confidence < 1:
+        raise check.InvalidParameterError(f"confidence must be between 0 and 1, got {confidence!r}")
     right_a, right_b = (a == t).astype(float), (b == t).astype(float)
 
     def difference(x, y, axis=-1):
