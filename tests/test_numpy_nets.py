@@ -1,16 +1,9 @@
 """Tests of digitlab.numpy_nets: the hand-written perceptron, softmax regression and MLP."""
 
-import sys
-
 import numpy as np
 import pytest
 
 from digitlab import numpy_nets as nn
-
-
-def test_import_pulls_in_no_framework():
-    assert "tensorflow" not in sys.modules or "digitlab.keras_models" in sys.modules
-    assert "torch" not in sys.modules or "digitlab.torch_models" in sys.modules
 
 
 # --- the perceptron ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,7 +51,7 @@ def test_is_strict_reads_digitlab_strict_and_ci(monkeypatch, strict, ci, expecte
 
 
 def test_the_tests_run_in_strict_mode():
-    assert runtime.is_strict(), "tests/conftest.py must set DIGITLAB_STRICT=1"
+    assert runtime.is_strict(), "the root conftest.py must set DIGITLAB_STRICT=1"
 
 
 def test_check_accuracy_fails_below_the_floor_in_strict_mode(monkeypatch):
@@ -148,6 +149,33 @@ def test_env_report_tells_a_training_chapter_without_a_gpu_how_to_get_one(capsys
 def test_env_report_rejects_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         runtime.env_report(**kwargs)
+
+
+# Modules that import a framework on purpose (their docstrings say so); every other one must not.
+FRAMEWORK_MODULES = {"digitlab.augment", "digitlab.keras_models", "digitlab.torch_models", "digitlab.speedrun"}
+
+
+def light_modules() -> list[str]:
+    package = Path(runtime.__file__).parent
+    names = sorted("digitlab." + ".".join(p.relative_to(package).with_suffix("").parts).removesuffix(".__init__")
+                   for p in package.rglob("*.py") if p.name != "__main__.py")
+    return [n for n in names if n not in FRAMEWORK_MODULES and not n.startswith("digitlab.torch_")]
+
+
+def test_light_modules_import_no_framework():
+    """Each module, imported in turn in a fresh interpreter, leaves TensorFlow, PyTorch and JAX unloaded."""
+    modules = light_modules()
+    assert {"digitlab.numpy_nets", "digitlab.metrics", "digitlab.compress", "digitlab.predict"} <= set(modules)
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "    heavy = [m for m in ('tensorflow', 'torch', 'keras', 'jax') if m in sys.modules]\n"
+        "    if heavy:\n"
+        "        print(name, 'imported', heavy); sys.exit(1)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout.strip() + done.stderr[-800:]
 
 
 def test_import_digitlab_does_not_import_frameworks():

@@ -25,7 +25,6 @@ import functools
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 

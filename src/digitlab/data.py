@@ -19,6 +19,7 @@ from digitlab import mnist_fetch, settings
 from digitlab.mnist_fetch import (  # noqa: F401  (re-exported: the chapters and tests use data.X)
     ARRAY_SHA256,
     CACHE_NAME,
+    MIRRORS,
     SHAPES,
     TEST_COUNTS,
     TRAIN_COUNTS,

@@ -1,13 +1,15 @@
 """Fixtures of the site tests: the built HTML, a local web server on 127.0.0.1, headless Chromium.
 
-These tests check the built site, so they run only when asked for by path: `make test-site` builds
-the book and then runs `pytest tests/site`; a plain `pytest tests` deselects them.
+These tests check the built site, so they run only when asked for, by path or by marker:
+`make test-site` builds the book and then runs `pytest -m site tests/site`; a plain `pytest tests`
+deselects them (the root conftest.py marks them ``site``).
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import re
 import threading
 from pathlib import Path
 
@@ -28,7 +30,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def _asked_for(config: pytest.Config) -> bool:
-    """True when a command-line argument names this folder or something in it."""
+    """True when ``-m site`` is given, or a command-line argument names this folder or something in it."""
+    if re.search(r"(?<!not )\bsite\b", config.option.markexpr or ""):
+        return True
     for arg in config.args:
         path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
         if path == HERE or HERE in path.parents:

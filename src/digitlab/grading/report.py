@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from digitlab import _io

@@ -6,6 +6,7 @@ import numpy as np
 
 from digitlab import _validation as check
 
+
 def step(z):
     """Heaviside step: 1 where z >= 0, else 0."""
     return (np.asarray(z) >= 0).astype(float)
