@@ -92,7 +92,7 @@ def test_cli_unknown_model_fails_cleanly(pngs, capfd):
 
 
 def test_native_logs_are_silenced_but_messages_pass(capfd):
-    with predict.native_logs_silenced() as err:
+    with cli.native_logs_silenced() as err:
         os.write(2, b"I0000 native chatter\n")
         print("a message for the user", file=err)
     os.write(2, b"after\n")

@@ -74,7 +74,7 @@ def test_unreadable_and_missing_files(tmp_path):
     junk.write_bytes(b"this is not a PNG")
     with pytest.raises(ValueError, match="could not read image file .*junk.png"):
         pp.to_mnist(junk)
-    with pytest.raises(ValueError, match="no such file"):
+    with pytest.raises(FileNotFoundError, match="no such file"):  # also a ValueError: predict reports it per picture
         pp.to_mnist(tmp_path / "missing.png")
 
 

@@ -55,6 +55,8 @@ def test_existing_file_raises_file_not_found(tmp_path):
         check.existing_file("path", tmp_path / "nothing.onnx", "ONNX file")
     with pytest.raises(FileNotFoundError):  # a folder is not a file
         check.existing_file("path", tmp_path)
+    with pytest.raises(ValueError):  # and callers that catch ValueError still catch it
+        check.existing_file("path", tmp_path / "nothing")
     (tmp_path / "a.txt").write_text("x")
     assert check.existing_file("path", str(tmp_path / "a.txt")) == tmp_path / "a.txt"
 

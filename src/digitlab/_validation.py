@@ -3,7 +3,9 @@
 Each check names the argument, says what it must be and shows what it got:
 ``epochs must be a positive integer, got 1.5``. A bad value raises ``InvalidParameterError``, a
 ``ValueError`` (and, for code written against older versions, a ``TypeError``) as scikit-learn
-does; a missing file raises ``FileNotFoundError``. ``bool`` is never accepted as a number.
+does; a missing file raises ``MissingFileError``, a ``FileNotFoundError`` that is also a
+``ValueError`` (so an ``except ValueError`` around a call keeps working). ``bool`` is never accepted
+as a number.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ IMAGE_SHAPES = "(n, 784), (n, h, w), (n, h, w, 1) or (n, 1, h, w)"
 
 class InvalidParameterError(ValueError, TypeError):
     """An argument has the wrong type or value; the message names it."""
+
+
+class MissingFileError(FileNotFoundError, ValueError):
+    """An argument names a file that is not there; the message names the argument."""
 
 
 def is_number(value: Any, integer: bool = False) -> bool:
@@ -83,10 +89,10 @@ def function(name: str, value: Any) -> Any:
 
 
 def existing_file(name: str, path: str | os.PathLike, what: str = "file") -> Path:
-    """``path`` as a Path if a file is there, else ``FileNotFoundError`` naming the argument."""
+    """``path`` as a Path if a file is there, else ``MissingFileError`` naming the argument."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{name} must be an existing {what}, got {str(path)!r}")
+        raise MissingFileError(f"{name} must be an existing {what}, got {str(path)!r}")
     return path
 
 

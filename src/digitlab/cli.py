@@ -7,7 +7,11 @@ the heavy imports happen inside the function, so ``digitlab --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
+from typing import TextIO
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -23,10 +27,39 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """Preprocess each image like MNIST, classify it and print the digit and its confidence."""
+    """Preprocess each image like MNIST, classify it and print the digit and its confidence.
+
+    The model loads without native log noise (TensorFlow's C++ chatter goes nowhere); the exit
+    status is 0 when every picture was classified, 1 when one could not be read, 2 when no model.
+    """
     from digitlab import predict
 
-    return predict.main(args.images, args.model, args.backend, as_json=args.json)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with native_logs_silenced() as err:
+        try:
+            chosen = predict.load_backend(args.model, args.backend, log=err)
+        except (KeyError, ValueError) as e:
+            print(f"digitlab predict: {e.args[0] if e.args else e}", file=err)
+            return 2
+        return predict.run(args.images, chosen, as_json=args.json)
+
+
+@contextlib.contextmanager
+def native_logs_silenced() -> Iterator[TextIO]:
+    """Send what C++ libraries (TensorFlow, CUDA probes) write to file descriptor 2 to /dev/null.
+
+    Yields a text stream to the real standard error, for the messages that should still be seen.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        with os.fdopen(os.dup(saved), "w", buffering=1) as real_stderr:
+            yield real_stderr
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def cmd_edition(args: argparse.Namespace) -> int:

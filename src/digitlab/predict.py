@@ -1,4 +1,4 @@
-"""Classify pictures of digits with a trained model: the logic behind ``digitlab predict``.
+"""Classify pictures of digits with a trained model: the logic behind ``digitlab predict`` (``cli``).
 
 A *backend* turns a batch of MNIST-style uint8 images ``(n, 28, 28)`` into probabilities
 ``(n, 10)``. ``load_backend`` picks one: a model exported to ONNX by chapter 7 when such a file
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -154,24 +153,6 @@ def load_backend(model: str | None = None, backend: str = "auto", log: TextIO | 
         return KerasBackend(zoo.get(model), name=f"{model} (Keras)")
 
 
-@contextlib.contextmanager
-def native_logs_silenced() -> Iterator[TextIO]:
-    """Send what C++ libraries (TensorFlow, CUDA probes) write to file descriptor 2 to /dev/null.
-
-    Yields a text stream to the real standard error, for the messages that should still be seen.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        with os.fdopen(os.dup(saved), "w", buffering=1) as real_stderr:
-            yield real_stderr
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 # --- predicting -----------------------------------------------------------------------------------
 def predict_images(images: Iterable[Any], backend: Backend, sources: Sequence[str] | None = None) -> list[Prediction]:
     """Preprocess and classify each picture (path, PIL image or array); failures become error entries."""
@@ -208,15 +189,3 @@ def run(paths: Sequence[str], backend: Backend, as_json: bool = False, out: Text
         for r in results:
             print(r, file=out)
     return 0 if all(r.ok for r in results) else 1
-
-
-def main(images: Sequence[str], model: str | None = None, backend: str = "auto", as_json: bool = False) -> int:
-    """``digitlab predict``: load the model without native log noise, classify, print; the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with native_logs_silenced() as err:
-        try:
-            chosen = load_backend(model, backend, log=err)
-        except (KeyError, ValueError) as e:
-            print(f"digitlab predict: {e.args[0] if e.args else e}", file=err)
-            return 2
-        return run(images, chosen, as_json=as_json)

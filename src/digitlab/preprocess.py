@@ -16,6 +16,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
+from digitlab import _validation as check
+
 SIZE = 28  # side of an MNIST image
 BOX = 20  # side of the box the digit is scaled into
 CENTER = 14.0  # where MNIST puts the centre of mass (row and column), measured on the training set
@@ -52,7 +54,7 @@ def _open(path: Any) -> Image.Image:
             im.load()
             return ImageOps.exif_transpose(im)  # phone photos store their rotation in EXIF
     except FileNotFoundError:
-        raise ValueError(f"could not read image file {str(name)!r}: no such file") from None
+        raise check.MissingFileError(f"could not read image file {str(name)!r}: no such file") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f"could not read image file {str(name)!r}: {e}") from None
 
@@ -155,8 +157,7 @@ def crop(ink: np.ndarray) -> np.ndarray:
 def fit_box(ink: np.ndarray, box: int = BOX) -> np.ndarray:
     """Resize so the longer side is ``box`` pixels, keeping the aspect ratio, with anti-aliasing."""
     ink = _check_2d(ink, "ink")
-    if isinstance(box, bool) or not isinstance(box, int) or box < 1:
-        raise ValueError(f"box must be a positive integer, got {box!r}")
+    check.positive_int("box", box)
     h, w = ink.shape
     scale = box / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))  # PIL wants (width, height)
