@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digitlab import _validation as check
 from digitlab import mnist_fetch, settings
 from digitlab.mnist_fetch import (  # noqa: F401  (re-exported: the chapters and tests use data.X)
     ARRAY_SHA256,
@@ -114,12 +115,11 @@ def load_mnist(
     ``quick``: None follows ``DIGITLAB_QUICK``; True keeps a stratified subset of
     ``QUICK_TRAIN`` training and ``QUICK_TEST`` test images.
     """
-    if channels not in (None, "last", "first"):
-        raise ValueError(f"channels must be None, 'last' or 'first', got {channels!r}")
+    check.one_of("channels", channels, (None, "last", "first"))
     if flatten and channels is not None:
         raise ValueError("flatten=True cannot be combined with channels")
-    if isinstance(validation, bool) or not isinstance(validation, (int, float)) or validation < 0:
-        raise ValueError(f"validation must be a fraction in [0, 1) or a count >= 0, got {validation!r}")
+    if not check.is_number(validation) or validation < 0:
+        raise check.InvalidParameterError(f"validation must be a fraction in [0, 1) or a count >= 0, got {validation!r}")
     if isinstance(validation, float) and validation >= 1:
         raise ValueError(f"validation as a fraction must be below 1, got {validation}")
     quick = settings.is_quick() if quick is None else quick

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from digitlab import _validation as check
 from digitlab import editions, exercises
 from digitlab.grading.classroom import grade_class
 from digitlab.grading.isolation import Workspace
@@ -123,8 +124,7 @@ def grade(submissions: Iterable[str | os.PathLike], out: str | os.PathLike, *,
     out = Path(out)
     if out.suffix.lower() != ".csv":
         raise ValueError(f"out must be a .csv file, got {str(out)!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+    check.positive_int("workers", workers)
     summary = Path(summary) if summary is not None else out.with_suffix(".md")
     paths = find_submissions(submissions)
     names = student_names(paths)

@@ -100,8 +100,8 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
     Frameworks are seeded only when a chapter has imported them already, so seeding never pays for
     importing one. ``deterministic`` also switches on their deterministic kernels where that is cheap.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    if not check.is_number(seed, integer=True) or not 0 <= seed < 2**32:
+        raise check.InvalidParameterError(f"seed must be an integer in [0, 2**32), got {seed!r}")
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)
@@ -182,10 +182,8 @@ def env_report(
     one and, given ``cpu_seconds``, how long the chapter took on a CPU in the last build.
     """
     check.flag("trains", trains)
-    if cpu_seconds is not None and (
-        isinstance(cpu_seconds, bool) or not isinstance(cpu_seconds, (int, float)) or not cpu_seconds >= 0
-    ):
-        raise ValueError(f"cpu_seconds must be a number of seconds >= 0, got {cpu_seconds!r}")
+    if cpu_seconds is not None and (not check.is_number(cpu_seconds) or not cpu_seconds >= 0):
+        raise check.InvalidParameterError(f"cpu_seconds must be a number of seconds >= 0, got {cpu_seconds!r}")
     report = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
     for name in frameworks:
         report[name] = _version(name) or "not installed"

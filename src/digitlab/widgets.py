@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
+from digitlab import _validation as check
 from digitlab import predict, preprocess, runtime
 
 CANVAS = 280  # pixels on screen
@@ -25,10 +26,8 @@ Stroke = Sequence[tuple[float, float]]
 
 def render_strokes(strokes: Sequence[Stroke], size: int = CANVAS, pen: int = PEN) -> np.ndarray:
     """Draw strokes (lists of (x, y) points) as white ink on a black ``size`` x ``size`` uint8 image."""
-    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
-        raise ValueError(f"size must be an integer of at least 8 pixels, got {size!r}")
-    if isinstance(pen, bool) or not isinstance(pen, int) or pen < 1:
-        raise ValueError(f"pen must be a positive integer width, got {pen!r}")
+    check.int_at_least("size", size, 8)
+    check.positive_int("pen", pen)
     image = Image.new("L", (size, size), 0)
     draw = ImageDraw.Draw(image)
     for stroke in strokes:

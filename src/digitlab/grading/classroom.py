@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from digitlab import _validation as check
 from digitlab import editions
 from digitlab.grading import capture, isolation, judge, marks, report, restore, runner, sandbox
 from digitlab.grading.runner import Run
@@ -85,8 +86,7 @@ def grade_class(source: str | os.PathLike, roster: str | os.PathLike, out: str |
     ``call_timeout`` limits each sandboxed call of a student's functions (all hidden inputs at once).
     """
     runner.check_timeouts(cell_timeout, notebook_timeout)
-    if isinstance(call_timeout, bool) or not isinstance(call_timeout, (int, float)) or call_timeout <= 0:
-        raise ValueError(f"call_timeout must be a positive number of seconds, got {call_timeout!r}")
+    check.positive("call_timeout", call_timeout)
     out = Path(out)
     if out.suffix.lower() != ".csv":
         raise ValueError(f"out must be a .csv file, got {str(out)!r}")
@@ -94,8 +94,7 @@ def grade_class(source: str | os.PathLike, roster: str | os.PathLike, out: str |
         raise ValueError(f"isolate must be one of {isolation.ISOLATION}, got {isolate!r}")
     if isolate == "container":
         isolation.container_runtime()
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+    check.positive_int("workers", workers)
     if fmt not in marks.FORMATS:
         raise ValueError(f"format must be one of {marks.FORMATS}, got {fmt!r}")
     if not Path(source).is_file():

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from digitlab import _validation as check
 from digitlab import editions
 
 
@@ -40,8 +41,7 @@ class Run:
 def check_timeouts(cell_timeout: float, notebook_timeout: float) -> None:
     """``ValueError`` naming the argument unless both limits are positive numbers of seconds."""
     for name, value in (("cell_timeout", cell_timeout), ("notebook_timeout", notebook_timeout)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        check.positive(name, value)
 
 
 def read_notebook(path: Path, run: Run):
