@@ -114,6 +114,7 @@ def test_check_dist_finds_what_a_wheel_must_not_hold(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.registry  # `python -m build` fetches setuptools and wheel into its isolated environment
 def test_the_built_wheel_and_sdist_pass_the_checks(tmp_path):
     pytest.importorskip("build")
     done = subprocess.run([sys.executable, "-m", "build", "--outdir", str(tmp_path), str(ROOT)],
