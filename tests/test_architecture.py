@@ -54,4 +54,6 @@ def test_readme_and_contributing_link_it_and_point_nowhere_outside():
     for name in ("README.md", "CONTRIBUTING.md"):
         text = (ROOT / name).read_text(encoding="utf-8")
         assert "ARCHITECTURE.md" in text, f"{name} does not link ARCHITECTURE.md"
-        assert "steering" not in text.lower() and "../shared" not in text, f"{name} points outside the repository"
+        assert "steering" not in text.lower() and "../shared" not in text, (
+            f"{name} points outside the repository"
+        )

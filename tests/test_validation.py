@@ -23,19 +23,31 @@ def test_the_error_is_a_value_error_and_a_type_error():
         check.positive_int("epochs", "3")
 
 
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda: check.positive_int("n", True), "n must be a positive integer, got True"),
-    (lambda: check.positive_int("n", 0), "n must be a positive integer, got 0"),
-    (lambda: check.positive("lr", 0.0), "lr must be a positive number, got 0.0"),
-    (lambda: check.positive("lr", False), "lr must be a positive number, got False"),
-    (lambda: check.int_at_least("n_bins", 1, 2), "n_bins must be an integer >= 2, got 1"),
-    (lambda: check.number_in("p", 1.5, 0, 1), r"p must be in \[0, 1\], got 1.5"),
-    (lambda: check.number_in("momentum", 1, 0, 1, high_open=True), r"momentum must be in \[0, 1\), got 1"),
-    (lambda: check.number_in("amount", "x", 0, 1, what="a fraction"), r"amount must be a fraction in \[0, 1\]"),
-    (lambda: check.one_of("layout", "nchw4", ("nhw", "nchw")), "layout must be one of 'nhw', 'nchw'; got 'nchw4'"),
-    (lambda: check.flag("trains", "yes"), "trains must be True or False, got 'yes'"),
-    (lambda: check.function("predict", "fast"), "predict must be callable, got str"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: check.positive_int("n", True), "n must be a positive integer, got True"),
+        (lambda: check.positive_int("n", 0), "n must be a positive integer, got 0"),
+        (lambda: check.positive("lr", 0.0), "lr must be a positive number, got 0.0"),
+        (lambda: check.positive("lr", False), "lr must be a positive number, got False"),
+        (lambda: check.int_at_least("n_bins", 1, 2), "n_bins must be an integer >= 2, got 1"),
+        (lambda: check.number_in("p", 1.5, 0, 1), r"p must be in \[0, 1\], got 1.5"),
+        (
+            lambda: check.number_in("momentum", 1, 0, 1, high_open=True),
+            r"momentum must be in \[0, 1\), got 1",
+        ),
+        (
+            lambda: check.number_in("amount", "x", 0, 1, what="a fraction"),
+            r"amount must be a fraction in \[0, 1\]",
+        ),
+        (
+            lambda: check.one_of("layout", "nchw4", ("nhw", "nchw")),
+            "layout must be one of 'nhw', 'nchw'; got 'nchw4'",
+        ),
+        (lambda: check.flag("trains", "yes"), "trains must be True or False, got 'yes'"),
+        (lambda: check.function("predict", "fast"), "predict must be callable, got str"),
+    ],
+)
 def test_messages_name_the_argument_and_show_the_value(call, message):
     with pytest.raises(check.InvalidParameterError, match=message):
         call()
@@ -64,7 +76,9 @@ def test_existing_file_raises_file_not_found(tmp_path):
 def test_labels_are_checked_and_made_int64():
     assert check.labels([0, 1.0, 2]).dtype == np.int64
     np.testing.assert_array_equal(check.labels(np.array([3, 1], np.uint8), n=2, n_classes=4), [3, 1])
-    with pytest.raises(ValueError, match="y_true must be a non-empty 1-D array of class labels, got shape \\(0,\\)"):
+    with pytest.raises(
+        ValueError, match="y_true must be a non-empty 1-D array of class labels, got shape \\(0,\\)"
+    ):
         check.labels([], "y_true")
     with pytest.raises(ValueError, match="y must be a 1-D array of 3 labels, got shape \\(2,\\)"):
         check.labels([0, 1], n=3)
@@ -145,10 +159,14 @@ def test_new_folder_swaps_in_whole_or_not_at_all(tmp_path):
     with pytest.raises(RuntimeError), _io.new_folder(out) as tmp:
         (tmp / "half.txt").write_text("half")
         raise RuntimeError("failed midway")
-    assert [p.name for p in out.iterdir()] == ["old.txt"] and [p.name for p in tmp_path.iterdir()] == ["edition"]
+    assert [p.name for p in out.iterdir()] == ["old.txt"] and [p.name for p in tmp_path.iterdir()] == [
+        "edition"
+    ]
     with _io.new_folder(out) as tmp:
         (tmp / "new.txt").write_text("new")
-    assert [p.name for p in out.iterdir()] == ["new.txt"] and [p.name for p in tmp_path.iterdir()] == ["edition"]
+    assert [p.name for p in out.iterdir()] == ["new.txt"] and [p.name for p in tmp_path.iterdir()] == [
+        "edition"
+    ]
 
 
 # --- settings -------------------------------------------------------------------------------------
@@ -185,8 +203,13 @@ def collected(*args: str) -> list[str]:
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                           "--nbmake", *args], cwd=root, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "--nbmake", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return [line for line in done.stdout.splitlines() if "::" in line or line.endswith(".ipynb")]
 
 

@@ -56,8 +56,9 @@ def int_at_least(name: str, value: Any, low: int) -> int:
     return int(value)
 
 
-def number_in(name: str, value: Any, low: float, high: float, *, high_open: bool = False,
-              what: str = "") -> float:
+def number_in(
+    name: str, value: Any, low: float, high: float, *, high_open: bool = False, what: str = ""
+) -> float:
     """``value`` if it is a number in [low, high] (or [low, high) with ``high_open``)."""
     inside = is_number(value) and low <= value and (value < high if high_open else value <= high)
     if not inside:
@@ -110,12 +111,15 @@ def labels(y: Any, name: str = "y", *, n: int | None = None, n_classes: int | No
         wanted = f"a 1-D array of {n} labels" if n is not None else "a non-empty 1-D array of class labels"
         raise InvalidParameterError(f"{name} must be {wanted}, got shape {a.shape}")
     whole = np.issubdtype(a.dtype, np.integer) or (
-        np.issubdtype(a.dtype, np.floating) and bool(np.all(a == np.round(a))))
+        np.issubdtype(a.dtype, np.floating) and bool(np.all(a == np.round(a)))
+    )
     if not whole:
         raise InvalidParameterError(f"{name} must hold whole-number class labels, got dtype {a.dtype}")
     a = a.astype(np.int64)
     if n_classes is not None and (a.min() < 0 or a.max() >= n_classes):
-        raise InvalidParameterError(f"{name} must hold labels in 0..{n_classes - 1}, got {a.min()}..{a.max()}")
+        raise InvalidParameterError(
+            f"{name} must hold labels in 0..{n_classes - 1}, got {a.min()}..{a.max()}"
+        )
     return a
 
 
@@ -124,7 +128,8 @@ def features(X: Any, name: str = "X", dtype: Any = None) -> np.ndarray:
     X = np.asarray(X, dtype=dtype)
     if X.ndim != 2 or X.shape[0] == 0:
         raise InvalidParameterError(
-            f"{name} must be a non-empty 2-D array (samples, features), got shape {X.shape}")
+            f"{name} must be a non-empty 2-D array (samples, features), got shape {X.shape}"
+        )
     if not np.issubdtype(X.dtype, np.number):
         raise InvalidParameterError(f"{name} must hold numbers, got dtype {X.dtype}")
     return X
