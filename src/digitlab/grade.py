@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from digitlab import _validation as check
-from digitlab import editions, exercises
+from digitlab import editions, exercises, settings
 from digitlab.grading.classroom import grade_class
 from digitlab.grading.isolation import Workspace
 from digitlab.grading.report import (
@@ -106,7 +106,7 @@ def run_submission(path: str | os.PathLike, student: str = "", *, cell_timeout: 
         with Workspace() as ws:
             log = logdir / "checks.jsonl"
             write_notebook(nb, ws.work / path.name)  # the notebook's own copy, free to touch
-            execute(nb, ws.work, ws.env({"DIGITLAB_GRADE_LOG": str(log)}), run, cell_timeout,
+            execute(nb, ws.work, ws.env({settings.GRADE_LOG: str(log)}), run, cell_timeout,
                     notebook_timeout, logdir / "stderr")
             run.events = read_log(log)
     finally:

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from digitlab import _validation as check
-from digitlab import editions
+from digitlab import editions, settings
 from digitlab.grading import capture, isolation, judge, marks, report, restore, runner, sandbox
 from digitlab.grading.runner import Run
 
@@ -133,15 +133,15 @@ def grade_class(source: str | os.PathLike, roster: str | os.PathLike, out: str |
 @contextlib.contextmanager
 def quick_mode() -> Iterator[None]:
     """Judge in quick mode, like the kernels ran: a public check then sees the same data subset."""
-    saved = os.environ.get("DIGITLAB_QUICK")
-    os.environ["DIGITLAB_QUICK"] = "1"
+    saved = os.environ.get(settings.QUICK)
+    os.environ[settings.QUICK] = "1"
     try:
         yield
     finally:
         if saved is None:
-            os.environ.pop("DIGITLAB_QUICK", None)
+            os.environ.pop(settings.QUICK, None)
         else:
-            os.environ["DIGITLAB_QUICK"] = saved
+            os.environ[settings.QUICK] = saved
 
 
 def write_gradebook(roster: str | os.PathLike, results: str | os.PathLike, *, points=None, manual=None,

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from digitlab import data
+from digitlab import data, settings
 
 ALLOWED = ("LANG", "LC_ALL", "TZ")
 THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTEROP_THREADS",
@@ -35,7 +35,7 @@ class Workspace:
         for folder in (self.home, self.digitlab, self.work, self.home / "tmp"):
             folder.mkdir()
         self.threads = threads
-        _copy_read_only(data.home(), self.digitlab)
+        _copy_read_only(settings.cache_dir(), self.digitlab)
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The kernel's whole environment: allow-listed names and the grader's settings only."""
@@ -43,8 +43,8 @@ class Workspace:
         env.setdefault("LANG", "C.UTF-8")
         env.update({
             "PATH": os.pathsep.join(dict.fromkeys([str(Path(sys.executable).parent), "/usr/bin", "/bin"])),
-            "HOME": str(self.home), "TMPDIR": str(self.home / "tmp"), "DIGITLAB_HOME": str(self.digitlab),
-            "DIGITLAB_QUICK": "1", "DIGITLAB_STRICT": "1", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
+            "HOME": str(self.home), "TMPDIR": str(self.home / "tmp"), settings.HOME: str(self.digitlab),
+            settings.QUICK: "1", settings.STRICT: "1", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
         })
         env.update(dict.fromkeys(THREADS, str(self.threads)))
