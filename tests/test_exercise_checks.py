@@ -101,10 +101,10 @@ def trained_mlp(sizes=(784, 256, 128, 10), epochs=None, monitor="val"):
 
 
 # --- chapter 3 ----------------------------------------------------------------------------------
-def keras_strided(*, pooling=False, strided=2, wrong_sizes=False, compiled=True):
+def keras_strided(*, pooling=False, strided=2, wrong_sizes=False, compiled=True, side=28):
     import keras
 
-    layers = [keras.Input(shape=(28, 28, 1)), keras.layers.Conv2D(32, (3, 3), activation="relu")]
+    layers = [keras.Input(shape=(side, side, 1)), keras.layers.Conv2D(32, (3, 3), activation="relu")]
     down = [keras.layers.Conv2D(32, (2, 2), strides=2), keras.layers.Conv2D(64, (2, 2), strides=2)]
     if wrong_sizes:
         down = [keras.layers.Conv2D(32, (3, 3), strides=2), keras.layers.Conv2D(64, (3, 3), strides=2)]
@@ -112,6 +112,8 @@ def keras_strided(*, pooling=False, strided=2, wrong_sizes=False, compiled=True)
         down = [keras.layers.MaxPooling2D((2, 2)), keras.layers.MaxPooling2D((2, 2))]
     elif strided == 1:
         down[1] = keras.layers.MaxPooling2D((2, 2))
+    elif strided == 0:  # no pooling, but the second replacement keeps stride 1
+        down[1] = keras.layers.Conv2D(64, (2, 2))
     layers += [down[0], keras.layers.Conv2D(64, (3, 3), activation="relu"), down[1],
                keras.layers.Conv2D(64, (3, 3), activation="relu"), keras.layers.Flatten(),
                keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10, activation="softmax")]
@@ -121,11 +123,11 @@ def keras_strided(*, pooling=False, strided=2, wrong_sizes=False, compiled=True)
     return model
 
 
-def wider_adam(dense=128, optimizer="adam", train=True):
+def wider_adam(dense=128, optimizer="adam", train=True, compile=True):
     from digitlab import keras_models, runtime
 
     runtime.seed_everything(0)
-    model = keras_models.build_cnn(dense=dense, optimizer=optimizer)
+    model = keras_models.build_cnn(dense=dense, optimizer=optimizer, compile=compile)
     if train:
         split = data.load_mnist(channels="last")
         model.fit(split.x_train, split.y_train, epochs=1, batch_size=64, verbose=0)
@@ -133,7 +135,14 @@ def wider_adam(dense=128, optimizer="adam", train=True):
 
 
 # --- chapter 4 ----------------------------------------------------------------------------------
-def standard_dataset(standardise=True, channel=True):
+def narrow_cnn():
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Conv2D(16, (3, 3)), keras.layers.Flatten(),
+                             keras.layers.Dense(128), keras.layers.Dense(10)])
+
+
+def standard_dataset(standardise=True, channel=True, label_shift=0, pair=True, length=True):
     import torch
     from torch.utils.data import Dataset
 
@@ -142,13 +151,14 @@ def standard_dataset(standardise=True, channel=True):
             self.images, self.labels = images, labels
 
         def __len__(self):
-            return len(self.labels)
+            return len(self.labels) if length else 1
 
         def __getitem__(self, i):
             image = torch.from_numpy(self.images[i]).float().div(255)
             if standardise:
                 image = (image - data.PIXEL_MEAN) / data.PIXEL_STD
-            return (image.unsqueeze(0) if channel else image), int(self.labels[i])
+            image = image.unsqueeze(0) if channel else image
+            return (image, int(self.labels[i]) + label_shift) if pair else image
 
     return StandardMNIST
 
@@ -239,14 +249,14 @@ def rotation_theta(*, forward=False, degrees=False, shift=0.0):
     return fn
 
 
-def pipeline(*, flip=False, rotation=10 / 360, fill="constant", shear=True):
+def pipeline(*, flip=False, rotation=10 / 360, fill="constant", shear=True, move=0.1, zoom=0.1, shear_by=0.1):
     import keras
 
     layers = [keras.layers.RandomRotation(rotation, fill_mode=fill),
-              keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
-              keras.layers.RandomZoom(0.1, fill_mode="constant")]
+              keras.layers.RandomTranslation(move, move, fill_mode="constant"),
+              keras.layers.RandomZoom(zoom, fill_mode="constant")]
     if shear:
-        layers.append(keras.layers.RandomShear(x_factor=0.1, fill_mode="constant"))
+        layers.append(keras.layers.RandomShear(x_factor=shear_by, fill_mode="constant"))
     if flip:
         layers.append(keras.layers.RandomFlip("horizontal"))
     return keras.Sequential(layers)
@@ -274,12 +284,12 @@ def hard_vote(probs):
     return np.array([np.bincount(v, minlength=10).argmax() for v in votes.T])
 
 
-def quantize(*, rounding=True, dtype=np.int8, levels=127):
+def quantize(*, rounding=True, dtype=np.int8, levels=127, pair=True, stretch=1):
     def fn(w):
         scale = float(np.abs(w).max()) / levels
-        q = w / scale
+        q = w / scale * stretch
         q = np.clip(np.round(q), -levels, levels) if rounding else q
-        return q.astype(dtype), scale
+        return (q.astype(dtype), scale) if pair else q.astype(dtype)
 
     return fn
 
@@ -313,8 +323,12 @@ def fit_box(kind="right"):
         h, w = ink.shape
         if kind == "none":
             return ink
+        if kind == "flat":
+            return ink.ravel()
         scale = 20 / max(h, w)
         size = (20, 20) if kind == "square" else (max(1, round(w * scale)), max(1, round(h * scale)))
+        if kind == "blank":
+            return np.zeros(size[::-1])
         return np.asarray(Image.fromarray(ink.astype(np.float32)).resize(size, Image.Resampling.LANCZOS))
 
     return fn
@@ -374,58 +388,80 @@ ROWS = [
     (ch03.stack_shape, lambda: (12, 12, 32), "12 is the side after pooling"),
     (ch03.stack_shape, lambda: (5, 5, 32), "ceil(n / stride)"),
     (ch03.stack_shape, lambda: (6, 6, 16), "number of filters"),
+    (ch03.stack_shape, lambda: (7, 7, 32), "7×7 is not right"),
+    (ch03.stack_shape, lambda: "6x6x32", "expected a tuple (height, width, channels)"),
     (ch03.wider_adam, lambda: wider_adam(), RIGHT),
     (ch03.wider_adam, lambda: wider_adam(dense=64, train=False), "should be Dense(128) then Dense(10)"),
     (ch03.wider_adam, lambda: wider_adam(optimizer="rmsprop", train=False), "not Adam"),
     (ch03.wider_adam, lambda: wider_adam(train=False), "train it for an epoch first"),
+    (ch03.wider_adam, narrow_cnn, "keep the classic convolutions (32, 64, 64 filters)"),
+    (ch03.wider_adam, lambda: wider_adam(train=False, compile=False), "compile the model (with optimizer='adam')"),
+    (ch03.wider_adam, lambda: "model", "expected a keras.Model"),
     (ch03.strided, lambda: keras_strided(), RIGHT),
     (ch03.strided, lambda: keras_strided(pooling=True), "still has a pooling layer"),
     (ch03.strided, lambda: keras_strided(strided=1), "still has a pooling layer"),
     (ch03.strided, lambda: keras_strided(wrong_sizes=True), "feature maps should be 13×13×32 and 5×5×64"),
     (ch03.strided, lambda: keras_strided(compiled=False), "compile the model"),
+    (ch03.strided, lambda: keras_strided(strided=0), "expected two Conv2D layers with strides=2"),
+    (ch03.strided, lambda: keras_strided(side=32), "must map (28, 28, 1) images to 10 outputs"),
     # chapter 4
     (ch04.in_features, lambda: 256 * 8 * 8, RIGHT),
     (ch04.in_features, lambda: 256 * 7 * 7, "12,544 is the value for 28×28 images"),
     (ch04.in_features, lambda: 8 * 8, "that is one channel's worth"),
     (ch04.in_features, lambda: 256 * 16 * 16, "there are two max-pooling layers"),
+    (ch04.in_features, lambda: 1000, "1,000 is not it"),
     (ch04.dataset, lambda: standard_dataset(), RIGHT),
     (ch04.dataset, lambda: standard_dataset(standardise=False), "scaled to [0, 1] but not standardised"),
     (ch04.dataset, lambda: standard_dataset(channel=False), "float32 tensor of shape (1, 28, 28)"),
     (ch04.dataset, lambda: standard_dataset()(*mnist()[1]), "the class itself, not an instance"),
+    (ch04.dataset, lambda: standard_dataset(length=False), "len() of a dataset over 5 images returned 1"),
+    (ch04.dataset, lambda: standard_dataset(pair=False), "should return a pair (image, label)"),
+    (ch04.dataset, lambda: standard_dataset(label_shift=1), "dataset[2] returned label"),
     (ch04.macs, lambda: count_macs(), RIGHT),
     (ch04.macs, lambda: count_macs(params=True), "that is the number of parameters"),
     (ch04.macs, lambda: count_macs(linear=False), "the Linear layers multiply-accumulate too"),
     (ch04.macs, lambda: count_macs(bias=True), "leave out the bias additions"),
     (ch04.macs, lambda: count_macs(channels=False), "multiply by in_channels too"),
     (ch04.macs, lambda: count_macs(batch=2), "that is 2 times the right count"),
+    (ch04.macs, lambda: lambda model, shape: 5, "you counted 5"),
     # chapter 5
     (ch05.precision_recall, precision_recall, RIGHT),
     (ch05.precision_recall, lambda: precision_recall()[::-1], "the rows are swapped"),
     (ch05.precision_recall, lambda: precision_recall() * 100, "give fractions between 0 and 1"),
     (ch05.precision_recall, lambda: np.stack([precision_recall()[0], precision_recall()[0]]), "check the recalls"),
+    (ch05.precision_recall, lambda: np.stack([precision_recall()[1], precision_recall()[1]]), "check the precisions"),
+    (ch05.precision_recall, lambda: np.full((2, 3), 0.5), "these are not the precisions and recalls of TOY_CM"),
     (ch05.auc_for, lambda: auc_for(), RIGHT),
     (ch05.auc_for, lambda: auc_for("max"), "the probability of *this* digit"),
     (ch05.auc_for, lambda: auc_for("hard"), "you scored with hard predictions"),
+    (ch05.auc_for, lambda: lambda digit, y, proba: 0.5, "auc_for(3, ...) gave 0.5000"),
     (ch05.mcnemar, lambda: mcnemar_p(), RIGHT),
     (ch05.mcnemar, lambda: lambda y, a, b: 0.0412, "count b = A right and B wrong"),
     (ch05.mcnemar, lambda: lambda y, a, b: evaluate.mcnemar(y, a, b)["pvalue"], "that is the exact binomial p-value"),
     (ch05.mcnemar, lambda: mcnemar_p(correction=0), "the continuity correction is missing"),
     (ch05.mcnemar, lambda: mcnemar_p(disagreements=False), "you counted all errors"),
     (ch05.mcnemar, lambda: mcnemar_p(statistic=True), "that is the chi-squared statistic"),
+    (ch05.mcnemar, lambda: lambda y, a, b: 2.0, "a p-value lies between 0 and 1"),
     # chapter 6
     (ch06.shift, lambda: shift(), RIGHT),
     (ch06.shift, lambda: lambda images, dx, dy: np.roll(images, (dy, dx), axis=(1, 2)), "np.roll wraps around"),
     (ch06.shift, lambda: shift(swap=True), "x and y are swapped"),
     (ch06.shift, lambda: shift(sign=-1), "the shift goes the wrong way"),
+    (ch06.shift, lambda: lambda images, dx, dy: images, "does not move every pixel"),
     (ch06.theta, lambda: rotation_theta(), RIGHT),
     (ch06.theta, lambda: rotation_theta(forward=True), "that is the forward map"),
     (ch06.theta, lambda: rotation_theta(degrees=True), "np.cos and np.sin take radians"),
     (ch06.theta, lambda: rotation_theta(shift=0.1), "the last column must be zero"),
+    (ch06.theta, lambda: lambda angle: np.eye(2, 3), "is not the matrix that turns the picture"),
     (ch06.keras_pipeline, lambda: pipeline(), RIGHT),
     (ch06.keras_pipeline, lambda: pipeline(flip=True), "drop RandomFlip"),
     (ch06.keras_pipeline, lambda: pipeline(rotation=0.1), "a fraction of a full turn"),
     (ch06.keras_pipeline, lambda: pipeline(fill="reflect"), "draws mirrored ink at the edges"),
     (ch06.keras_pipeline, lambda: pipeline(shear=False), "the pipeline lacks RandomShear"),
+    (ch06.keras_pipeline, lambda: pipeline(rotation=20 / 360), "turns by 20 degrees at most"),
+    (ch06.keras_pipeline, lambda: pipeline(move=0.2), "shift by up to 0.1 of the height and of the width"),
+    (ch06.keras_pipeline, lambda: pipeline(zoom=0.2), "RandomZoom should zoom by up to 0.1"),
+    (ch06.keras_pipeline, lambda: pipeline(shear_by=0.2), "RandomShear should shear by a factor of up to 0.1"),
     # chapter 7
     (ch07.zero_fraction, lambda: zero_fraction(), RIGHT),
     (ch07.zero_fraction, lambda: zero_fraction("named"), "BatchNorm's scale is called weight too"),
@@ -435,13 +471,17 @@ ROWS = [
      "that is compress.sparsity itself"),
     (ch07.zero_fraction, lambda: lambda m: importlib.import_module("digitlab.compress").sparsity(m),
      "without compress.sparsity"),
+    (ch07.zero_fraction, lambda: lambda model: 0.5, "for a model whose true sparsity is"),
     (ch07.soft_vote, lambda: lambda probs: probs.mean(axis=0).argmax(axis=1), RIGHT),
     (ch07.soft_vote, lambda: hard_vote, "that is hard (majority) voting"),
     (ch07.soft_vote, lambda: lambda probs: probs.argmax(-1)[0], "those are the first member's predictions"),
+    (ch07.soft_vote, lambda: lambda probs: np.zeros(probs.shape[1], int), "predictions differ from the argmax"),
     (ch07.quantize, lambda: quantize(), RIGHT),
     (ch07.quantize, lambda: quantize(rounding=False), "round, do not truncate"),
     (ch07.quantize, lambda: quantize(dtype=np.int16), "convert it with `.astype(np.int8)`"),
     (ch07.quantize, lambda: quantize(levels=255), "your scale"),
+    (ch07.quantize, lambda: quantize(pair=False), "return a pair (q, scale)"),
+    (ch07.quantize, lambda: quantize(stretch=2), "far from round(w / scale)"),
     # chapter 8
     (ch08.center_of_mass, lambda: center_of_mass(), RIGHT),
     (ch08.center_of_mass, lambda: center_of_mass("swapped"), "row and column are swapped"),
@@ -449,12 +489,16 @@ ROWS = [
     (ch08.center_of_mass, lambda: importlib.import_module("scipy.ndimage").center_of_mass,
      "that is scipy.ndimage.center_of_mass itself"),
     (ch08.center_of_mass, lambda: center_of_mass("scipy"), "with NumPy only"),
+    (ch08.center_of_mass, lambda: lambda image: (0.0, 0.0), "weight each row and column index"),
     (ch08.is_light, lambda: frame_median, RIGHT),
     (ch08.is_light, lambda: lambda gray: bool(gray.mean() > 0.5), "look only at the border"),
     (ch08.is_light, lambda: lambda gray: True, "for an MNIST digit the background is dark"),
+    (ch08.is_light, lambda: lambda gray: 1, "should return True or False, got int"),
     (ch08.fit_box, lambda: fit_box(), RIGHT),
     (ch08.fit_box, lambda: fit_box("square"), "keep the aspect ratio"),
     (ch08.fit_box, lambda: fit_box("none"), "the longer side is 40 px, not 20"),
+    (ch08.fit_box, lambda: fit_box("flat"), "should return a 2-D image"),
+    (ch08.fit_box, lambda: fit_box("blank"), "the resized image lost its ink"),
 ]
 
 
