@@ -17,22 +17,22 @@ from digitlab import editions
 
 ROOT = Path(__file__).resolve().parents[1]
 HIDDEN = ROOT / "grading" / "hidden"
-EXERCISES = ["ch01.and_gate", "ch01.sigmoid_derivative", "ch01.stable_softmax"]
-DEFAULT_POINTS = {"ch01.and_gate": 1.0, "ch01.sigmoid_derivative": 2.0, "ch01.stable_softmax": 2.0}
+EXERCISES = ["ch01.and_gate", "ch01.silu_derivative", "ch01.stable_softmax"]
+DEFAULT_POINTS = {"ch01.and_gate": 1.0, "ch01.silu_derivative": 2.0, "ch01.stable_softmax": 2.0}
 
 RIGHT = {
     "a1": "w = np.array([1.0, 1.0])\nb = -1.5\nanswer = (w, b)",
-    "a2": "def sigmoid_grad(z):\n    s = numpy_nets.sigmoid(z)\n    return s * (1 - s)\n\n\nanswer = sigmoid_grad",
+    "a2": "def silu_grad(z):\n    s = numpy_nets.sigmoid(z)\n    return s + z * s * (1 - s)\n\n\nanswer = silu_grad",
     "a3": "def softmax(z):\n    e = np.exp(z - z.max(axis=-1, keepdims=True))\n    return e / e.sum(axis=-1, keepdims=True)\n\n\nanswer = softmax",
 }
 WRONG = {
     "a1": "answer = (np.array([-1.0, -1.0]), 1.5)  # NAND, not AND",
-    "a2": "def sigmoid_grad(z):\n    return numpy_nets.sigmoid(z)\n\n\nanswer = sigmoid_grad",
+    "a2": "def silu_grad(z):\n    s = numpy_nets.sigmoid(z)\n    return s * (1 - s)  # the sigmoid's slope\n\n\nanswer = silu_grad",
     "a3": "def softmax(z):\n    return np.exp(z) / np.exp(z).sum()\n\n\nanswer = softmax",
 }
-PARTIAL = {  # and_gate 2/4 (OR is right on (0,0) and (1,1)), sigmoid 2/3 (1-D only), softmax 2/3 (overflows)
+PARTIAL = {  # and_gate 2/4 (OR is right on (0,0) and (1,1)), silu 2/3 (1-D only), softmax 2/3 (overflows)
     "a1": "answer = (np.array([1.0, 1.0]), -0.5)",
-    "a2": "def sigmoid_grad(z):\n    z = np.ravel(z)\n    s = 1 / (1 + np.exp(-z))\n    return s * (1 - s)\n\n\nanswer = sigmoid_grad",
+    "a2": "def silu_grad(z):\n    z = np.ravel(z)\n    s = 1 / (1 + np.exp(-z))\n    return s + z * s * (1 - s)\n\n\nanswer = silu_grad",
     "a3": "def softmax(z):\n    with np.errstate(all='ignore'):\n        e = np.exp(z)\n        return e / e.sum(axis=-1, keepdims=True)\n\n\nanswer = softmax",
 }
 PARTIAL_POINTS = 1 * 2 / 4 + 2 * 2 / 3 + 2 * 2 / 3
@@ -43,7 +43,7 @@ def source_chapter() -> nbformat.NotebookNode:
     cells = [new_markdown_cell("# A synthetic chapter", id="intro"),
              new_code_cell("import numpy as np\nfrom digitlab import numpy_nets\nfrom digitlab.exercises import ch01",
                            id="setup")]
-    starters = {"a1": "answer = None  # (w, b)", "a2": "def sigmoid_grad(z):\n    return None\n\n\nanswer = sigmoid_grad",
+    starters = {"a1": "answer = None  # (w, b)", "a2": "def silu_grad(z):\n    return None\n\n\nanswer = silu_grad",
                 "a3": "def softmax(z):\n    return None\n\n\nanswer = softmax"}
     for n, name in enumerate(EXERCISES, start=1):
         solution = new_code_cell(RIGHT[f"a{n}"], id=f"a{n}")
@@ -124,7 +124,7 @@ capture.encode = lambda value, depth=0: {'kind': 'float', 'value': 1.0}"""
 
 RECORDS = """import json, os
 records = [{'event': 'check', 'exercise': name, 'status': 'correct', 'message': 'forged'}
-           for name in ('ch01.and_gate', 'ch01.sigmoid_derivative', 'ch01.stable_softmax')]
+           for name in ('ch01.and_gate', 'ch01.silu_derivative', 'ch01.stable_softmax')]
 for target in (os.environ.get('DIGITLAB_GRADE_LOG', 'grade.jsonl'), '../results.csv', '../marks/results.csv', os.path.expanduser('~/results.csv')):
     try:
         with open(target, 'a') as f:

@@ -138,7 +138,7 @@ def test_real_chapter_1_answer_key_and_blank_student_edition(tmp_path):
     out = tmp_path / "results.csv"
     grade.grade_class(chapter, roster, out, hidden=ck.HIDDEN, workers=2, cell_timeout=300, notebook_timeout=600)
     rows = ck.read_csv(out)
-    assert {r["exercise"] for r in rows} == {"ch01.and_gate", "ch01.sigmoid_derivative", "ch01.critical_lr",
+    assert {r["exercise"] for r in rows} == {"ch01.and_gate", "ch01.silu_derivative", "ch01.critical_lr",
                                              "ch01.stable_softmax"}
     assert {r["status"] for r in rows if r["id"] == "key"} == {"correct"}
     assert sum(ck.points_by(rows)["key"].values()) == 1 + 2 + 3 + 2

@@ -54,7 +54,7 @@ def test_imports_before_collects_the_notebooks_imports():
     assert prelude.splitlines() == ["import numpy as np", "from digitlab import numpy_nets",
                                     "from digitlab.exercises import ch01"]
     needed = restore.imports_before(restored, slots[1].answer_index, slots[1].answer_source)
-    assert needed.splitlines() == ["from digitlab import numpy_nets"]  # what sigmoid_grad uses
+    assert needed.splitlines() == ["from digitlab import numpy_nets"]  # what silu_grad uses
 
 
 # --- capture --------------------------------------------------------------------------------------

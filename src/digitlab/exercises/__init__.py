@@ -23,11 +23,12 @@ from digitlab.exercises.core import (
     call,
     close,
     describe,
+    forbidden,
 )
 
 __all__ = [
     "catalog", "CORRECT", "ERROR", "UNANSWERED", "WRONG", "Exercise", "Result", "Unanswered", "Wrong",
-    "as_array", "as_callable", "as_int", "as_number", "call", "close", "describe",
+    "as_array", "as_callable", "as_int", "as_number", "call", "close", "describe", "forbidden",
 ]
 
 

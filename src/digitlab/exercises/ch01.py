@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitlab import numpy_nets
-from digitlab.exercises.core import Exercise, Wrong, as_array, as_number, call, close
+from digitlab.exercises.core import Exercise, Wrong, as_array, as_number, call, close, forbidden
 
 
 def _check_and_gate(answer) -> str:
@@ -23,19 +23,24 @@ def _check_and_gate(answer) -> str:
     return f"w = {w.tolist()} and b = {b:g} compute AND: the line w·x + b = 0 cuts (1, 1) off the rest."
 
 
-def _check_sigmoid_grad(answer) -> str:
+def _check_silu_grad(answer) -> str:
     z = np.linspace(-8, 8, 33)
-    out = as_array(call(answer, z.copy(), what="sigmoid_grad"), z.shape,
+    out = as_array(call(answer, z.copy(), what="silu_grad"), z.shape,
                    "an array as long as z (the derivative at each point)")
     s = numpy_nets.sigmoid(z)
-    expected = s * (1 - s)
+    slope = s * (1 - s)  # the sigmoid's own derivative, given in the chapter
+    if np.allclose(out, slope, atol=1e-6):
+        raise Wrong("that is the derivative of the sigmoid; SiLU is z times the sigmoid: use the product rule.")
     if np.allclose(out, s, atol=1e-6):
-        raise Wrong("that is the sigmoid itself, not its derivative.")
-    if np.allclose(out, s * (1 - z), atol=1e-6):
-        raise Wrong("you multiplied by (1 - z): the derivative is s(z) (1 - s(z)), with s the sigmoid.")
-    if not np.allclose(out, expected, atol=1e-6):
-        raise Wrong("the values differ from the slope of the sigmoid; compare with (s(z+h) - s(z-h)) / 2h.")
-    return "the derivative peaks at 0.25 for z = 0 and vanishes for large |z|."
+        raise Wrong("you differentiated the factor z only; the product rule adds z times the sigmoid's slope.")
+    if np.allclose(out, z * slope, atol=1e-6):
+        raise Wrong("you differentiated the sigmoid only; the product rule adds the sigmoid times z' = 1.")
+    if np.allclose(out, s + slope, atol=1e-6):
+        raise Wrong("the second term lost its factor z: d/dz [z s(z)] = s(z) + z s'(z).")
+    if not np.allclose(out, s + z * slope, atol=1e-6):
+        raise Wrong("the values differ from the slope of z·sigmoid(z); compare with (f(z+h) - f(z-h)) / 2h.")
+    return ("SiLU's slope is s(z)(1 + z(1 - s(z))): it dips slightly below 0 for negative z and "
+            "overshoots 1 a little for positive z, unlike ReLU's 0 or 1.")
 
 
 def critical_learning_rate() -> float:
@@ -58,18 +63,28 @@ def _check_critical_lr(answer) -> str:
 def _check_softmax(answer) -> str:
     rng = np.random.default_rng(1)
     z = rng.normal(size=(5, 4))
-    out = as_array(call(answer, z.copy(), what="softmax"), z.shape, "an array of the same shape as z")
-    if np.allclose(out, np.exp(z) / np.exp(z).sum(), atol=1e-6):
-        raise Wrong("you normalised over the whole array; each row (axis=-1) must sum to 1.")
-    if not np.allclose(out, numpy_nets.softmax(z), atol=1e-6):
-        raise Wrong("on small logits your values differ from exp(z) divided by the sum of exp(z) over each row.")
-    big = np.array([[1000.0, 1000.0, 0.0], [-1000.0, 0.0, 1000.0]])
-    with np.errstate(all="ignore"):
-        out = as_array(call(answer, big.copy(), what="softmax"), big.shape, "an array of the same shape as z")
-    if not np.all(np.isfinite(out)):
-        raise Wrong("logits of 1000 give nan or inf: exp(1000) overflows. Subtract each row's maximum first.")
-    if not np.allclose(out, [[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]], atol=1e-6):
-        raise Wrong("on logits of ±1000 the probabilities are wrong; [1000, 1000, 0] should give [0.5, 0.5, 0].")
+    with forbidden(numpy_nets, "softmax", "write the softmax yourself, without numpy_nets.softmax.") as real:
+        if answer is real:
+            raise Wrong("that is numpy_nets.softmax itself: write the softmax yourself.")
+        out = as_array(call(answer, z.copy(), what="softmax"), z.shape, "an array of the same shape as z")
+        if np.allclose(out, np.exp(z) / np.exp(z).sum(), atol=1e-6):
+            raise Wrong("you normalised over the whole array; each row (axis=-1) must sum to 1.")
+        if not np.allclose(out, real(z), atol=1e-6):
+            raise Wrong("on small logits your values differ from exp(z) divided by the sum of exp(z) over each row.")
+        big = np.array([[1000.0, 1000.0, 0.0], [-1000.0, 0.0, 1000.0]])
+        with np.errstate(all="ignore"):
+            out = as_array(call(answer, big.copy(), what="softmax"), big.shape, "an array of the same shape as z")
+        if not np.all(np.isfinite(out)):
+            raise Wrong("logits of 1000 give nan or inf: exp(1000) overflows. Subtract each row's maximum first.")
+        if not np.allclose(out, [[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]], atol=1e-6):
+            raise Wrong("on logits of ±1000 the probabilities are wrong; [1000, 1000, 0] should give [0.5, 0.5, 0].")
+        apart = np.array([[1000.0, 0.0, 0.0], [-1000.0, -1000.0, -1001.0]])  # a row far below the other's maximum
+        with np.errstate(all="ignore"):
+            out = as_array(call(answer, apart.copy(), what="softmax"), apart.shape, "an array of the same shape as z")
+        if not (np.all(np.isfinite(out)) and np.allclose(out, real(apart), atol=1e-6)):
+            raise Wrong("a row whose logits all lie far below another row's maximum, [-1000, -1000, -1001] next "
+                        "to [1000, 0, 0], gives 0 / 0: subtract each row's own maximum (axis=-1, keepdims=True), "
+                        "not the maximum of the whole array.")
     return "shifting by the row maximum changes nothing mathematically and keeps exp from overflowing."
 
 
@@ -79,10 +94,10 @@ and_gate = Exercise(
     "other: try equal weights and a negative bias between -2 and -1 (times the weights).",
 )
 
-sigmoid_derivative = Exercise(
-    "ch01.sigmoid_derivative", _check_sigmoid_grad,
-    hint="Differentiate 1 / (1 + e^(-z)) with the chain rule and write the result in terms of "
-    "s = sigmoid(z) itself.",
+silu_derivative = Exercise(
+    "ch01.silu_derivative", _check_silu_grad,
+    hint="SiLU is a product, z times s(z) with s the sigmoid: (f g)' = f' g + f g'. The chapter gives "
+    "s'(z) = s(z)(1 - s(z)).",
 )
 
 critical_lr = Exercise(

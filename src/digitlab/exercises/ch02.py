@@ -5,10 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from digitlab import data, numpy_nets, runtime
-from digitlab.exercises.core import Exercise, Wrong, as_array, as_callable, call, describe
+from digitlab.exercises.core import Exercise, Wrong, as_array, call, describe
 
-# What a second hidden layer should reach on the test set (a short training is enough).
-DEEPER_FULL, DEEPER_QUICK = 0.97, 0.80
+# Exercise 2.3 compares a second hidden layer with the chapter's one-hidden-layer network at the same
+# budget: the chapter's split (``data.load_mnist(flatten=True, validation=VALIDATION)``) and epochs
+# (``runtime.epochs(**REFERENCE_EPOCHS)``), graded on the validation split; the test set stays unused.
+VALIDATION = 0.1
+REFERENCE_EPOCHS = {"full": 10, "quick": 3}
+DEEPER_FULL, DEEPER_QUICK = 0.97, 0.80  # validation accuracy a second hidden layer should reach
 
 
 def _check_relu_backward(answer) -> str:
@@ -45,29 +49,35 @@ def _check_planted_bug(answer) -> str:
 
 
 def _check_deeper(answer) -> str:
-    floor = runtime.expected_accuracy(full=DEEPER_FULL, quick=DEEPER_QUICK)
-    mnist = data.load_mnist(flatten=True)
-    if isinstance(answer, numpy_nets.MLP):
-        hidden, outputs = len(answer.sizes) - 2, answer.sizes[-1]
-        if answer.sizes[0] != 784:
-            raise Wrong(f"the network must take 784 inputs (a flattened image), not {answer.sizes[0]}.")
-        predict = answer.predict
-    elif hasattr(answer, "layers") and hasattr(answer, "predict"):  # a Keras model
-        dense = [layer for layer in answer.layers if type(layer).__name__ == "Dense"]
-        hidden, outputs = len(dense) - 1, dense[-1].units if dense else 0
-        def predict(x):
-            return np.argmax(answer.predict(x.reshape(-1, 28, 28), verbose=0), axis=1)
-    else:
-        raise Wrong(f"expected a trained numpy_nets.MLP (or a Keras model), got {describe(answer)}.")
+    if not isinstance(answer, numpy_nets.MLP):
+        raise Wrong(f"expected a trained numpy_nets.MLP, got {describe(answer)}.")
+    hidden, outputs = len(answer.sizes) - 2, answer.sizes[-1]
+    if answer.sizes[0] != 784:
+        raise Wrong(f"the network must take 784 inputs (a flattened image), not {answer.sizes[0]}.")
     if hidden < 2:
         raise Wrong(f"your network has {max(hidden, 0)} hidden layer(s); add a second one.")
     if outputs != 10:
         raise Wrong(f"the output layer must have 10 units, one per digit, not {outputs}.")
-    as_callable(predict)
-    accuracy = float(np.mean(predict(mnist.x_test) == mnist.y_test))
+    epochs, budget = len(answer.history_.get("loss", [])), runtime.epochs(**REFERENCE_EPOCHS)
+    if epochs != budget:
+        raise Wrong(f"your network trained for {epochs} epoch(s) and numpy_mlp for {budget}: give both the same "
+                    "budget (epochs=np_epochs), or the comparison says nothing about the extra layer.")
+    split = data.load_mnist(flatten=True, validation=VALIDATION)
+    accuracy = answer.score(split.x_val, split.y_val)
+    monitored = answer.history_.get("val_accuracy", [])
+    if not monitored:
+        raise Wrong("pass validation=(x_val, y_val) to fit, as for numpy_mlp, so that the run is monitored on "
+                    "the validation split.")
+    if not np.isclose(monitored[-1], accuracy):
+        if np.isclose(monitored[-1], answer.score(split.x_test, split.y_test)):
+            raise Wrong("your run was monitored on the test set; monitor on (x_val, y_val) and keep the test "
+                        "set for the end.")
+        raise Wrong("your run was monitored on another split; use the chapter's (x_val, y_val).")
+    floor = runtime.expected_accuracy(full=DEEPER_FULL, quick=DEEPER_QUICK)
     if accuracy < floor:
-        raise Wrong(f"test accuracy {accuracy:.2%} is below {floor:.0%}: train it longer or check the learning rate.")
-    return f"{hidden} hidden layers, test accuracy {accuracy:.2%}."
+        raise Wrong(f"validation accuracy {accuracy:.2%} is below {floor:.0%}: check the learning rate and "
+                    "train it like numpy_mlp.")
+    return f"{hidden} hidden layers, validation accuracy {accuracy:.2%} after {epochs} epochs, numpy_mlp's budget."
 
 
 relu_backward = Exercise(
@@ -85,5 +95,6 @@ planted_bug = Exercise(
 deeper_mlp = Exercise(
     "ch02.deeper_mlp", _check_deeper,
     hint="`numpy_nets.MLP` takes the list of layer widths: put two hidden widths between 784 and "
-    "10, then call `fit` as in the chapter.",
+    "10, then copy numpy_mlp's `fit` call (x_fit, y_fit, np_epochs, the same lr, momentum, batch size, "
+    "decay and validation=(x_val, y_val)).",
 )

@@ -99,8 +99,9 @@ one_hot = Exercise(
 
 stack_shape = Exercise(
     "ch03.stack_shape", _check_stack_shape,
-    hint="Side = (n + 2p − k) // s + 1 at every layer: a 5×5 valid convolution (p = 0), 2×2 pooling "
-    "(k = s = 2), then a 3×3 convolution with s = 2 and p = 1. The channels are the last layer's filters.",
+    hint="Side = (n − k) // s + 1 for a valid convolution or a pooling (5×5, then 2×2 with s = 2); with "
+    "padding='same' Keras pads just enough for ceil(n / s) positions, whatever the kernel. The channels are "
+    "the last layer's filters.",
 )
 
 wider_adam = Exercise(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitlab import data
-from digitlab.exercises.core import Exercise, Wrong, as_array, as_int, describe
+from digitlab.exercises.core import Exercise, Wrong, as_array, as_int, call, describe
 
 
 def _check_in_features(answer) -> str:
@@ -57,25 +57,75 @@ def _check_dataset(answer) -> str:
     return f"standardised images: the background is now {got.min():.4f} and full ink {got.max():.4f}."
 
 
-def _check_strided(answer) -> str:
+def _layer_costs(model, shape) -> list[tuple[object, int, int]]:
+    """``(layer, output values per image, MACs per output value)`` of each Conv2d and Linear layer."""
     import torch
     from torch import nn
 
-    model = answer() if isinstance(answer, type) else answer
-    if not isinstance(model, nn.Module):
-        raise Wrong(f"expected an nn.Module class or instance, got {describe(answer)}.")
-    modules = list(model.modules())
-    if any(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)) for m in modules):
-        raise Wrong("the model still pools; replace each MaxPool2d by a stride-2 Conv2d.")
-    strided = [m for m in modules if isinstance(m, nn.Conv2d) and tuple(m.stride) == (2, 2)]
-    if len(strided) < 2:
-        raise Wrong(f"expected two Conv2d layers with stride=2 where the poolings were, found {len(strided)}.")
-    with torch.no_grad():
-        out = model.eval()(torch.zeros(3, 1, 28, 28, device=next(model.parameters()).device))
-    if tuple(out.shape) != (3, 10):
-        raise Wrong(f"a batch of shape (3, 1, 28, 28) should give logits of shape (3, 10), got {tuple(out.shape)}.")
-    params = sum(p.numel() for p in model.parameters())
-    return f"{params:,} parameters and no pooling: the network now learns how to downsample."
+    costs = []
+
+    def record(module, inputs, output):
+        if isinstance(module, nn.Conv2d):
+            kh, kw = module.kernel_size
+            per_value = module.in_channels // module.groups * kh * kw
+        else:
+            per_value = module.in_features
+        costs.append((module, output[0].numel(), per_value))
+
+    hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, *shape))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return costs
+
+
+def _mac_models():
+    """Small networks (and input shapes) where parameters, input sizes and output sizes all differ."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    return [
+        (nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                       nn.Conv2d(4, 6, 3, stride=2), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 6 * 6, 10)),
+         (1, 28, 28)),
+        (nn.Sequential(nn.Conv2d(3, 8, 5), nn.ReLU(), nn.Conv2d(8, 8, 3, stride=2, padding=1), nn.Flatten(),
+                       nn.Linear(8 * 14 * 14, 5)),
+         (3, 32, 32)),
+    ]
+
+
+def _check_macs(answer) -> str:
+    from torch import nn
+
+    for model, shape in _mac_models():
+        costs = _layer_costs(model, shape)
+        expected = sum(values * per_value for _, values, per_value in costs)
+        got = as_int(call(answer, model, shape, what="count_macs(model, shape)"),
+                     "a whole number (multiply-accumulates for one image)")
+        if got == expected:
+            continue
+        convs = [(m, v, k) for m, v, k in costs if isinstance(m, nn.Conv2d)]
+        params = sum(p.numel() for p in model.parameters())
+        if got in (params, sum(m.weight.numel() for m, _, _ in costs)):
+            raise Wrong("that is the number of parameters; a convolution reuses each weight at every output "
+                        "position, so multiply by the output's height × width.")
+        if got == sum(v * k for _, v, k in convs):
+            raise Wrong("you counted the convolutions only; the Linear layers multiply-accumulate too "
+                        "(in_features for each output).")
+        if got == expected + sum(v for _, v, _ in costs):
+            raise Wrong("leave out the bias additions: count the multiply-accumulates of the weights only.")
+        if got == sum(v * (k // m.in_channels if isinstance(m, nn.Conv2d) else k) for m, v, k in costs):
+            raise Wrong("each output value of a convolution sums over all its input channels: multiply by "
+                        "in_channels too.")
+        if expected and got % expected == 0:
+            raise Wrong(f"that is {got // expected} times the right count: count for one image, not a batch.")
+        raise Wrong(f"for a model with input shape {shape} you counted {got:,}; add, for every Conv2d and "
+                    "Linear layer, its number of output values times the multiply-accumulates of each.")
+    return "a convolution's cost is its output size times in_channels × kernel area: big maps and many channels."
 
 
 in_features = Exercise(
@@ -90,8 +140,9 @@ dataset = Exercise(
     "standardise with `(x - data.PIXEL_MEAN) / data.PIXEL_STD`, then `unsqueeze(0)` for the channel.",
 )
 
-strided = Exercise(
-    "ch04.strided", _check_strided,
-    hint="`nn.Conv2d(8, 8, 2, stride=2)` turns 28×28 into 14×14 just like `nn.MaxPool2d(2)`, and learns "
-    "its weights.",
+macs = Exercise(
+    "ch04.macs", _check_macs,
+    hint="Register `module.register_forward_hook(fn)` on every `nn.Conv2d` and `nn.Linear`, run one "
+    "`torch.zeros(1, *shape)` through the model, and in `fn(module, inputs, output)` add "
+    "`output.numel()` times `in_channels * kh * kw` (a convolution) or `in_features` (a Linear).",
 )

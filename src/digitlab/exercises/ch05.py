@@ -9,8 +9,10 @@ from digitlab.exercises.core import Exercise, Wrong, as_array, as_number, call
 
 # A small confusion matrix of a classifier of the digits 3, 5 and 8 (rows: true, columns: predicted).
 TOY_LABELS = (3, 5, 8)
-TOY_CM = np.array([[90, 6, 4],
-                   [10, 75, 5],
+# One digit, 8, has both the lowest precision and the largest excess of predictions over true
+# images, so "which digit is predicted too readily?" has a single answer.
+TOY_CM = np.array([[92, 2, 6],
+                   [4, 78, 8],
                    [2, 3, 105]])
 
 
@@ -29,7 +31,9 @@ def _check_precision_recall(answer) -> str:
     rows = [str(d) for d in TOY_LABELS]
     expected = np.stack([table.loc[rows, "precision"].to_numpy(), table.loc[rows, "recall"].to_numpy()])
     if np.allclose(got, expected, atol=1e-3):
-        return "precision reads down a column, recall along a row."
+        worst = TOY_LABELS[int(np.argmin(expected[0]))]
+        return (f"precision reads down a column, recall along a row; {worst} has the lowest precision: "
+                "the classifier says it more often than it occurs.")
     if np.allclose(got, expected[::-1], atol=1e-3):
         raise Wrong("the rows are swapped: precision divides by the column total (all images predicted as "
                     "the class), recall by the row total (all images of the class).")
@@ -86,36 +90,65 @@ auc_for = Exercise(
 )
 
 
-# --- 5.3: McNemar's test by hand ---------------------------------------------------------------------------
-def _toy_pair(seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 10, 3000)
-    a = np.where(rng.random(3000) < 0.985, y, (y + 1) % 10)
-    b = np.where(rng.random(3000) < 0.978, y, (y + 3) % 10)
-    return y, a, b
+# --- 5.3: McNemar's test with the chi-squared approximation, by hand ---------------------------------
+def _toy_pairs(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Fresh prediction pairs on each call (a typed constant cannot pass): models far apart and close,
+    with images both get wrong (hard digits), which a count of all errors would wrongly include."""
+    pairs = []
+    for n, wrong_a, wrong_b in ((int(rng.integers(2000, 4000)), 0.01, 0.02),
+                                (int(rng.integers(2000, 4000)), 0.012, 0.014),
+                                (int(rng.integers(500, 1500)), 0.005, 0.04)):
+        y = rng.integers(0, 10, n)
+        hard = rng.random(n) < 0.015
+        a = np.where(hard | (rng.random(n) < wrong_a), (y + 1) % 10, y)
+        b = np.where(hard | (rng.random(n) < wrong_b), (y + 3) % 10, y)
+        pairs.append((y, a, b))
+    return pairs
+
+
+def mcnemar_chi2(y_true, pred_a, pred_b, correction: bool = True) -> tuple[float, float]:
+    """McNemar's chi-squared statistic (with Edwards' continuity correction) and its p-value."""
+    from scipy.stats import chi2
+
+    right_a, right_b = pred_a == y_true, pred_b == y_true
+    only_a, only_b = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
+    if only_a + only_b == 0:
+        return 0.0, 1.0
+    statistic = (abs(only_a - only_b) - (1 if correction else 0)) ** 2 / (only_a + only_b)
+    return float(statistic), float(chi2.sf(statistic, df=1))
 
 
 def _check_mcnemar(answer) -> str:
-    from scipy.stats import binomtest
+    from scipy.stats import chi2
 
-    y, a, b = _toy_pair()
-    got = as_number(call(answer, y, a, b, what="a function mcnemar_p(y_true, pred_a, pred_b)"),
-                    "a number (the p-value)")
-    if not 0 <= got <= 1:
-        raise Wrong(f"a p-value lies between 0 and 1, got {got:.4g}.")
-    expected = metrics.mcnemar(y, a, b)["pvalue"]
-    if np.isclose(got, expected, rtol=1e-6, atol=1e-12):
-        return "only the images on which the models disagree carry evidence."
-    errors_a, errors_b = int(np.sum(a != y)), int(np.sum(b != y))
-    if np.isclose(got, binomtest(errors_a, errors_a + errors_b, 0.5).pvalue, rtol=1e-6):
-        raise Wrong("you counted all errors; McNemar counts only the disagreements (A right and B wrong, "
-                    "or the reverse), because images both get wrong or both get right say nothing.")
-    raise Wrong("count a_only = A right and B wrong, b_only = the reverse, then "
-                "`binomtest(a_only, a_only + b_only, 0.5).pvalue`.")
+    for y, a, b in _toy_pairs(np.random.default_rng()):
+        got = as_number(call(answer, y, a, b, what="a function mcnemar_p(y_true, pred_a, pred_b)"),
+                        "a number (the p-value)")
+        statistic, expected = mcnemar_chi2(y, a, b)
+        if np.isclose(got, expected, rtol=1e-6, atol=0):
+            continue
+        if np.isclose(got, statistic, rtol=1e-6, atol=0) and not np.isclose(statistic, expected, rtol=1e-6, atol=0):
+            raise Wrong("that is the chi-squared statistic; return its p-value, chi2.sf(statistic, df=1).")
+        if not 0 <= got <= 1:
+            raise Wrong(f"a p-value lies between 0 and 1, got {got:.4g}.")
+        if np.isclose(got, metrics.mcnemar(y, a, b)["pvalue"], rtol=1e-6, atol=0):
+            raise Wrong("that is the exact binomial p-value (what metrics.mcnemar computes); this exercise asks "
+                        "for the chi-squared approximation, (|b - c| - 1)² / (b + c) with one degree of freedom.")
+        if np.isclose(got, mcnemar_chi2(y, a, b, correction=False)[1], rtol=1e-6, atol=0):
+            raise Wrong("the continuity correction is missing: subtract 1 from |b - c| before squaring.")
+        errors_a, errors_b = int(np.sum(a != y)), int(np.sum(b != y))
+        if np.isclose(got, chi2.sf((abs(errors_a - errors_b) - 1) ** 2 / (errors_a + errors_b), df=1), rtol=1e-6,
+                      atol=0):
+            raise Wrong("you counted all errors; McNemar counts only the disagreements (A right and B wrong, "
+                        "or the reverse), because images both get wrong or both get right say nothing.")
+        raise Wrong("count b = A right and B wrong, c = the reverse, then "
+                    "`chi2.sf((abs(b - c) - 1) ** 2 / (b + c), df=1)`.")
+    return "only the images on which the models disagree carry evidence; with many of them chi² and exact agree."
 
 
 mcnemar = Exercise(
     "ch05.mcnemar", _check_mcnemar,
-    hint="`right_a = pred_a == y_true`; the disagreements are `right_a & ~right_b` and `~right_a & right_b`. "
-    "Under 'equally good', each disagreement is a fair coin flip: `scipy.stats.binomtest`.",
+    hint="`right_a = pred_a == y_true`; the disagreements are `b = np.sum(right_a & ~right_b)` and "
+    "`c = np.sum(~right_a & right_b)`. Under 'equally good', (|b - c| - 1)² / (b + c) follows a chi-squared "
+    "distribution with one degree of freedom: `scipy.stats.chi2.sf(statistic, df=1)`.",
 )

@@ -4,20 +4,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitlab.exercises.core import Exercise, Wrong, as_array, as_callable, as_number, call, close
+from digitlab.exercises.core import (
+    Exercise,
+    Wrong,
+    as_array,
+    as_callable,
+    as_number,
+    call,
+    close,
+    forbidden,
+)
 
 
 # --- 1. how sparse is a pruned model? ----------------------------------------------------------------
 def _pruned_models():
-    """Small networks with a known fraction of zero weights (and a bias that must not be counted)."""
+    """Small networks with a known fraction of zero weights, built to catch the usual shortcuts.
+
+    Biases are zeroed (counting them is wrong), a BatchNorm layer has a parameter called ``weight``
+    (its scale, never pruned), and the last model is pruned with ``torch.nn.utils.prune``, which keeps
+    the dense ``weight_orig`` as a parameter and recomputes ``weight`` from a mask.
+    """
     import torch
     from torch import nn
+    from torch.nn.utils import prune
 
     torch.manual_seed(0)
     cases = []
     for amount in (0.0, 0.3, 0.75):
-        model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))
-        weights = [model[0].weight, model[3].weight]
+        model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                              nn.Linear(4 * 26 * 26, 10))
+        weights = [model[0].weight, model[4].weight]
         with torch.no_grad():
             for w in weights:
                 w.add_(torch.sign(w) * 1e-3)  # no weight is zero by chance
@@ -27,25 +43,45 @@ def _pruned_models():
                 threshold = flat.kthvalue(k).values
                 for w in weights:
                     w[w.abs() <= threshold] = 0.0
-            model[3].bias.zero_()  # zero biases: counting them would be wrong
+            model[4].bias.zero_()  # zero biases: counting them would be wrong
         total = sum(w.numel() for w in weights)
         cases.append((model, sum(int((w == 0).sum()) for w in weights) / total))
+    masked = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))
+    for layer in (masked[0], masked[3]):
+        prune.l1_unstructured(layer, "weight", amount=0.5)
+    weights = [masked[0].weight, masked[3].weight]
+    cases.append((masked, sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights)))
     return cases
 
 
+def _by_name(model, predicate) -> float:
+    """The zero fraction over the parameters whose name satisfies ``predicate``."""
+    chosen = [p for n, p in model.named_parameters() if predicate(n)]
+    return sum(int((p == 0).sum()) for p in chosen) / sum(p.numel() for p in chosen)
+
+
 def _check_zero_fraction(answer) -> str:
+    from digitlab import compress
+
     fn = as_callable(answer, "a function zero_fraction(model) returning a number")
-    for model, expected in _pruned_models():
-        value = as_number(call(fn, model), "a number between 0 and 1 (the fraction of zero weights)")
-        if value > 1:
-            raise Wrong(f"{value:.4g} is above 1: return a fraction, not a count or a percentage.")
-        if abs(value - expected) > 1e-6:
-            zeros_with_bias = expected * sum(p.numel() for n, p in model.named_parameters() if "weight" in n)
-            everything = sum(p.numel() for p in model.parameters())
-            if abs(value - (zeros_with_bias + 10) / everything) < 1e-6:
-                raise Wrong("count only the weights of Conv2d and Linear layers, not the biases.")
+    with forbidden(compress, "sparsity", "write the count yourself, without compress.sparsity.") as real:
+        if fn is real:
+            raise Wrong("that is compress.sparsity itself: write the count yourself.")
+        for model, expected in _pruned_models():
+            value = as_number(call(fn, model), "a number between 0 and 1 (the fraction of zero weights)")
+            if value > 1:
+                raise Wrong(f"{value:.4g} is above 1: return a fraction, not a count or a percentage.")
+            if abs(value - expected) <= 1e-6:
+                continue
+            if abs(value - _by_name(model, lambda n: True)) < 1e-6:
+                raise Wrong("count only the weights of Conv2d and Linear layers, not the biases or BatchNorm's "
+                            "parameters.")
+            if abs(value - _by_name(model, lambda n: "weight" in n)) < 1e-6:
+                raise Wrong("a parameter named 'weight' is not always a layer's weight: BatchNorm's scale is "
+                            "called weight too, and a pruned layer keeps its dense weight_orig. Loop over the "
+                            "Conv2d and Linear modules and read module.weight.")
             raise Wrong(f"for a model whose true sparsity is {expected:.3f} your function returned {value:.4g}.")
-    return "your function measures sparsity exactly like compress.sparsity."
+    return "your function measures sparsity exactly like compress.sparsity, pruned layers included."
 
 
 zero_fraction = Exercise(

@@ -6,7 +6,7 @@ import numpy as np
 from scipy import ndimage
 
 from digitlab import data
-from digitlab.exercises.core import Exercise, Wrong, as_array, call
+from digitlab.exercises.core import Exercise, Wrong, as_array, call, forbidden
 
 _LIMIT = 1e-6
 
@@ -18,16 +18,19 @@ def _digits(n: int = 5) -> np.ndarray:
 
 def _check_center_of_mass(fn) -> str:
     images = list(_digits()) + [np.pad(np.ones((3, 5)), ((2, 20), (20, 3)))]  # MNIST and a lopsided blob
-    for image in images:
-        got = as_array(call(fn, image.copy(), what="center_of_mass"), (2,), "a pair (row, column)")
-        expected = ndimage.center_of_mass(image.astype(np.float64))
-        if np.allclose(got, expected[::-1], atol=1e-3) and not np.allclose(expected, expected[::-1], atol=1e-3):
-            raise Wrong("row and column are swapped: return (row, column), rows first.")
-        if not np.allclose(got, expected, atol=1e-3):
-            if np.allclose(got, np.array(image.shape) / 2 - 0.5, atol=1e-3):
-                raise Wrong("that is the middle of the image; weight each pixel position by its brightness.")
-            raise Wrong(f"for an image of shape {image.shape} you gave {np.round(got, 3).tolist()}; "
-                        "weight each row and column index by the pixel values and divide by their sum.")
+    with forbidden(ndimage, "center_of_mass", "write it with NumPy only, without scipy.ndimage.center_of_mass.") as real:
+        if fn is real:
+            raise Wrong("that is scipy.ndimage.center_of_mass itself: write it with NumPy only.")
+        for image in images:
+            got = as_array(call(fn, image.copy(), what="center_of_mass"), (2,), "a pair (row, column)")
+            expected = real(image.astype(np.float64))
+            if np.allclose(got, expected[::-1], atol=1e-3) and not np.allclose(expected, expected[::-1], atol=1e-3):
+                raise Wrong("row and column are swapped: return (row, column), rows first.")
+            if not np.allclose(got, expected, atol=1e-3):
+                if np.allclose(got, np.array(image.shape) / 2 - 0.5, atol=1e-3):
+                    raise Wrong("that is the middle of the image; weight each pixel position by its brightness.")
+                raise Wrong(f"for an image of shape {image.shape} you gave {np.round(got, 3).tolist()}; "
+                            "weight each row and column index by the pixel values and divide by their sum.")
     return "that matches scipy.ndimage.center_of_mass on every test image."
 
 

@@ -14,9 +14,10 @@ Three environment variables serve tests and grading (``digitlab.settings`` lists
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -222,3 +223,23 @@ def close(answer: float, expected: float, rtol: float = 1e-3, atol: float = 1e-6
     if not np.isclose(answer, expected, rtol=rtol, atol=atol):
         direction = "too large" if answer > expected else "too small"
         raise Wrong(f"your {what} ({answer:.6g}) is {direction}.")
+
+
+@contextlib.contextmanager
+def forbidden(module: Any, name: str, why: str) -> Iterator[Any]:
+    """Within the block, calling ``module.name`` raises ``Wrong(why)``; yields the real function.
+
+    For "write it yourself" exercises whose answer the package (or a library) already provides: a
+    student's function that calls it fails with ``why`` instead of passing. Compare the answer itself
+    with the yielded function to catch ``answer = module.name``.
+    """
+    real = getattr(module, name)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise Wrong(why)
+
+    setattr(module, name, refuse)
+    try:
+        yield real
+    finally:
+        setattr(module, name, real)

@@ -17,12 +17,12 @@ from pathlib import Path
 
 LEVELS = {
     "ch00.sevens": "warm-up", "ch00.pixel_std": "warm-up", "ch00.average_three": "warm-up",
-    "ch01.and_gate": "warm-up", "ch01.sigmoid_derivative": "core", "ch01.critical_lr": "stretch",
+    "ch01.and_gate": "warm-up", "ch01.silu_derivative": "core", "ch01.critical_lr": "stretch",
     "ch01.stable_softmax": "core",
     "ch02.relu_backward": "core", "ch02.planted_bug": "stretch", "ch02.deeper_mlp": "core",
     "ch03.one_hot": "warm-up", "ch03.stack_shape": "core", "ch03.wider_adam": "core",
     "ch03.strided": "stretch",
-    "ch04.in_features": "warm-up", "ch04.dataset": "core", "ch04.strided": "stretch",
+    "ch04.in_features": "warm-up", "ch04.dataset": "core", "ch04.macs": "core",
     "ch05.precision_recall": "core", "ch05.auc_for": "core", "ch05.mcnemar": "core",
     "ch06.shift": "core", "ch06.theta": "stretch", "ch06.keras_pipeline": "core",
     "ch07.zero_fraction": "core", "ch07.soft_vote": "warm-up", "ch07.quantize": "core",
