@@ -1,0 +1,147 @@
+"""A local Sphinx extension for the book's two languages (see _config.yml and tools/translations.py).
+
+- Glued numbers in translated text: Sphinx's i18n transform parses a translated message as a
+  fragment of its own, where myst-nb's ``{glue:text}`` role finds no notebook and renders nothing.
+  Here the role turns such a reference into a reference to the page's own glue data, which
+  myst-nb resolves after reading, as it does for glue from another page.
+- No execution: with ``digitlab_outputs_from`` set to a folder (the Chinese build), every notebook
+  gets its outputs from the English build's executed copy of it, and the build stops when a copy is
+  missing or its code differs from the source; set to ``none`` (message extraction), notebooks get
+  no outputs. Either way nothing is executed, whatever a page's execution mode.
+- The language link at the top of every page, to the same page in the other language.
+- Chinese search: Sphinx's ``zh`` search splits words with jieba, taught the book's terms.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+LOGGER = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SEARCH_TERMS = "locales/{lang}/search-terms.txt"  # a jieba user dictionary, one term a line
+REUSED: list[str] = []  # notebooks whose outputs came from the English build, this run
+
+
+def glue_text_role():
+    """myst-nb's ``{glue:text}`` role, made to work inside a translated message."""
+    from myst_nb.ext.glue.roles import PasteTextRole
+
+    class TranslatedPasteTextRole(PasteTextRole):
+        def run(self):
+            env = getattr(self.document.settings, "env", None)
+            if env is not None and "nb_renderer" not in self.document and "::" not in self.text:
+                # A translated fragment: refer to this page's glue data, resolved after reading.
+                key, _, spec = self.text.partition(":")
+                self.text = f"/{env.doc2path(env.docname, False)}::{key}:{spec or 's'}"
+            return super().run()
+
+    return TranslatedPasteTextRole()
+
+
+def executed_copy(folder: Path, srcdir: Path, source: str) -> Path:
+    """Where the English build keeps the executed copy of the notebook ``source``."""
+    relative = Path(source).resolve().relative_to(srcdir.resolve())
+    return folder / relative.with_suffix(".ipynb")
+
+
+def merge_outputs(notebook, executed, name: str) -> None:
+    """Copy the outputs of ``executed`` into ``notebook``; fail when their code cells differ."""
+    mine = [c for c in notebook.cells if c.cell_type == "code"]
+    theirs = [c for c in executed.cells if c.cell_type == "code"]
+    if [c.source for c in mine] != [c.source for c in theirs]:
+        raise ExtensionError(
+            f"{name}: its code differs from the English build's executed copy; "
+            "rebuild the English site first (make book, or make preview for the quick build)"
+        )
+    for cell, done in zip(mine, theirs):
+        cell.outputs = done.get("outputs", [])
+        cell.execution_count = done.get("execution_count")
+    if "widgets" in executed.metadata:
+        notebook.metadata["widgets"] = executed.metadata["widgets"]
+
+
+def reuse_outputs(app) -> None:
+    """Make myst-nb take every notebook's outputs from the English build instead of executing."""
+    import nbformat
+    from myst_nb import sphinx_ as nb_sphinx
+    from myst_nb.core.execute.base import NotebookClientBase
+
+    folder = Path(app.config.digitlab_outputs_from)
+    if not folder.is_absolute():
+        folder = Path(app.srcdir) / folder
+
+    def create_client(notebook, source, nb_config, logger, read_fmt=None):
+        REUSED.append(str(source))
+        if app.config.digitlab_outputs_from == "none":  # message extraction: no outputs needed
+            return NotebookClientBase(notebook, Path(source), nb_config, logger)
+        path = executed_copy(folder, Path(app.srcdir), source)
+        if not path.is_file():
+            raise ExtensionError(
+                f"{source}: no executed copy at {path}; build the English site first "
+                "(make book, or make preview for the quick build)"
+            )
+        merge_outputs(notebook, nbformat.read(path, as_version=4), str(source))
+        return NotebookClientBase(notebook, Path(source), nb_config, logger)
+
+    nb_sphinx.create_client = create_client
+
+
+def report_reuse(app, exception) -> None:
+    if app.config.digitlab_outputs_from and exception is None:
+        LOGGER.info(f"{len(REUSED)} notebooks read, outputs from "
+                    f"{app.config.digitlab_outputs_from}; 0 executed")
+
+
+def language_link(app, pagename, templatename, context, doctree) -> None:
+    """The URL of this page in the other language: ``digitlab_other_site`` is the other site's
+    root, relative to this site's root (the published layout: English at /, Chinese at /zh/)."""
+    other = app.config.digitlab_other_site
+    if not other or pagename in ("search", "genindex"):
+        context["digitlab_language_link"] = None
+        return
+    up = "../" * pagename.count("/")
+    context["digitlab_language_link"] = {
+        "url": f"{up}{other}{pagename}.html",
+        "label": app.config.digitlab_other_label,
+        "lang": app.config.digitlab_other_lang,
+    }
+
+
+def configure(app, config) -> None:
+    """Templates and header slot of the language link; Chinese search with the book's terms."""
+    config.templates_path.append(str(TEMPLATES))
+    options = config.html_theme_options
+    end = options.get("article_header_end", ["article-header-buttons.html"])
+    if "language-switch.html" not in end:
+        options["article_header_end"] = ["language-switch.html", *end]
+    if (config.language or "").startswith("zh"):
+        config.html_search_language = "zh"
+        terms = Path(app.srcdir) / SEARCH_TERMS.format(lang=config.language)
+        if terms.is_file():
+            config.html_search_options = {**(config.html_search_options or {}), "dict": str(terms)}
+
+
+def builder_inited(app) -> None:
+    """In a build that reuses outputs, keep myst-nb's files (executed notebooks, glue data,
+    images) beside this build's pages, apart from the English build's."""
+    if app.config.digitlab_outputs_from:
+        reuse_outputs(app)
+        folder = Path(app.outdir).parent / f"jupyter_execute-{app.config.language}"
+        app.env.mystnb_config = app.env.mystnb_config.copy(output_folder=str(folder.resolve()))
+
+
+def setup(app):
+    app.add_config_value("digitlab_outputs_from", "", "env", str)
+    app.add_config_value("digitlab_other_site", "", "html", str)
+    app.add_config_value("digitlab_other_label", "", "html", str)
+    app.add_config_value("digitlab_other_lang", "", "html", str)
+    app.setup_extension("myst_nb")
+    app.add_role_to_domain("glue", "text", glue_text_role(), override=True)
+    app.connect("config-inited", configure)
+    app.connect("builder-inited", builder_inited, priority=600)  # after myst-nb's
+    app.connect("html-page-context", language_link)
+    app.connect("build-finished", report_reuse)
+    return {"parallel_read_safe": False, "parallel_write_safe": True}
