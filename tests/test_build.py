@@ -39,9 +39,11 @@ def make_book(dest: Path, chapters: dict[str, list[str]], package: dict[str, str
     """
     for name in ("_config.yml", "Makefile", "requirements.txt", "pyproject.toml"):
         shutil.copy(ROOT / name, dest / name)
-    (dest / "tools").mkdir()  # the local Sphinx extension that _config.yml names
-    for name in ("site_fixes.py", "course_edition.py"):
+    (dest / "tools").mkdir()  # the local Sphinx extensions that _config.yml names
+    for name in ("site_fixes.py", "course_edition.py", "bilingual.py", "offline_assets.py"):
         shutil.copy(ROOT / "tools" / name, dest / "tools" / name)
+    shutil.copytree(ROOT / "tools" / "templates", dest / "tools" / "templates")
+    (dest / "node_modules").symlink_to(ROOT / "node_modules")  # the scripts offline_assets copies
     (dest / "book").mkdir()
     shutil.copy(ROOT / "book" / "references.bib", dest / "book" / "references.bib")
     shutil.copytree(ROOT / "book" / "images", dest / "book" / "images")
@@ -69,7 +71,7 @@ def run_make_book(book: Path) -> subprocess.CompletedProcess:
     stamp.touch()  # newer than the copied requirements: make sees the environment as installed
     env = dict(os.environ, PYTHONPATH=str(book / "lib"))  # the kernels import fakelab from there
     return subprocess.run(["make", "-C", str(book), "book", f"VENV={VENV}", f"STAMP={stamp}",
-                           "PACKAGE=lib/fakelab"], capture_output=True, text=True, timeout=600, env=env)
+                           f"NODE={stamp}", "PACKAGE=lib/fakelab"], capture_output=True, text=True, timeout=600, env=env)
 
 
 def executed(log: str) -> set[str]:

@@ -103,6 +103,8 @@ def problems(root: Path = ROOT, lang: str = LANG, pot_dir: Path | None = None) -
         entries = polib.pofile(str(path)) if path.is_file() else []
         catalogue = {e.msgid: e for e in entries if not e.obsolete}
         for message in polib.pofile(str(pot)):
+            if not message.msgid:
+                continue
             entry = catalogue.get(message.msgid)
             if entry is None:
                 state = "missing"
