@@ -118,3 +118,38 @@ def test_glossary_defines_every_search_term():
     text = "\n".join(e.msgstr for e in glossary)
     missing = [line.split()[0] for line in terms if line and line.split()[0] not in text]
     assert not missing, f"terms missing from the glossary: {missing}"
+
+
+@pytest.mark.slow
+def test_chinese_build_executes_nothing_and_keeps_glued_numbers(tmp_path):
+    """The translated message keeps its glued number; the build takes the English outputs."""
+    book = small_book(tmp_path)
+    (book / "node_modules").symlink_to(ROOT / "node_modules")
+    english = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(book)],
+                             capture_output=True, text=True, timeout=600)
+    assert english.returncode == 0, english.stdout[-3000:] + english.stderr[-3000:]
+    assert "0.5" in (book / "_build" / "html" / "book" / "chapter.html").read_text()
+    run("po", book=book)
+    po = translations.catalogue_path(book, "zh_CN", "book/chapter")
+    catalogue = polib.pofile(str(po))
+    for entry in catalogue:
+        entry.msgstr = {"A chapter": "一章",
+                        "The accuracy is {glue:text}`acc`.": "准确率为 {glue:text}`acc`。"}.get(entry.msgid, "")
+    catalogue.save()
+
+    done = subprocess.run([*TOOL, "build", "--root", str(book), "--english", "_build"],
+                          capture_output=True, text=True, timeout=600)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert "Executing notebook" not in log
+    assert "notebooks read, outputs from" in log and "0 executed" in log
+    page = (book / "_build" / "html-zh" / "book" / "chapter.html").read_text()
+    assert '准确率为 <span class="pasted-text">0.5</span>。' in page
+    assert (book / "_build" / "html-zh" / "_static" / "vendor" / "mathjax" / "tex-mml-chtml.js").is_file()
+
+    code = book / "book" / "chapter.ipynb"  # a code change the English build has not seen
+    code.write_text(code.read_text().replace("0.5", "0.75"))
+    stale = subprocess.run([*TOOL, "build", "--root", str(book), "--english", "_build"],
+                           capture_output=True, text=True, timeout=600)
+    assert stale.returncode != 0
+    assert "differs from the English build's executed copy" in stale.stdout + stale.stderr

@@ -59,8 +59,9 @@ def merge_outputs(notebook, executed, name: str) -> None:
     for cell, done in zip(mine, theirs):
         cell.outputs = done.get("outputs", [])
         cell.execution_count = done.get("execution_count")
-    if "widgets" in executed.metadata:
-        notebook.metadata["widgets"] = executed.metadata["widgets"]
+    for key in ("language_info", "widgets"):  # what execution adds to the notebook's metadata
+        if key in executed.metadata:
+            notebook.metadata[key] = executed.metadata[key]
 
 
 def reuse_outputs(app) -> None:
