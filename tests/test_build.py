@@ -173,6 +173,8 @@ def test_workflows_run_the_right_commands():
     steps = book["jobs"]["build"]["steps"]
     book_runs = " ".join(step.get("run", "") for step in steps)
     assert "make book" in book_runs and ".nojekyll" in book_runs
+    # the Chinese site is published where the English pages' language links point (zh/)
+    assert "make book-zh" in book_runs and "_build/html/zh" in book_runs
     # the execution cache travels with the keys of the build that filled it (digitlab exec-cache)
     cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache"))
     assert {"_build/.jupyter_cache", "_build/.exec-keys.json"} <= set(cache["with"]["path"].split())
