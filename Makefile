@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help install data exec-cache preview-cache book book-zh pot po preview test test-unit test-notebooks test-site test-colab colab-env colab dist student answers bench lint clean
+.PHONY: help install data exec-cache preview-cache book book-zh pot po colab-zh preview test test-unit test-notebooks test-site test-colab colab-env colab dist student answers bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -111,6 +111,11 @@ answers: $(STAMP)  ## the answer key in _build/answers (solutions shown, plus AN
 COLAB_BUILD = $(if $(QUICK),_build/preview/_build,_build)
 colab: $(STAMP)  ## the Colab edition in _build/colab, from `make book`'s build (QUICK=1: from `make preview`'s)
 	$(BIN)/digitlab colab --build $(COLAB_BUILD) --out _build/colab
+
+# The same edition with the Chinese text of locales/zh_CN (published to the `colab-zh` branch, which
+# the Chinese site's Colab buttons open); a message without a current translation stays in English.
+colab-zh: $(STAMP)  ## the Chinese Colab edition in _build/colab-zh (QUICK=1 as for make colab)
+	$(BIN)/python tools/translations.py colab --english $(COLAB_BUILD) --out _build/colab-zh
 
 # Every model of the book in full mode, trained once (or loaded from the zoo cache that `make book`
 # fills), measured in one results file; book/results.ipynb renders the same numbers.

@@ -153,3 +153,14 @@ def test_chinese_build_executes_nothing_and_keeps_glued_numbers(tmp_path):
                            capture_output=True, text=True, timeout=600)
     assert stale.returncode != 0
     assert "differs from the English build's executed copy" in stale.stdout + stale.stderr
+
+
+def test_markdown_is_translated_block_by_block():
+    """The Colab edition's text: headings, paragraphs, items and quotes by their messages."""
+    messages = {"A title": "标题", "One paragraph on two lines.": "一段话。",
+                "First item": "第一项", "Second item, long": "第二项", "A quote.": "引文。"}
+    text = ("## A title\n\nOne paragraph\non two lines.\n\n- First item\n- Second item,\n  long\n\n"
+            "> A quote.\n\n```python\nA title\n```\n\nNo translation here.")
+    assert translations.translate_markdown(text, messages) == (
+        "## 标题\n\n一段话。\n\n- 第一项\n- 第二项\n\n> 引文。\n\n```python\nA title\n```\n\n"
+        "No translation here.")

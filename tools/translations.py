@@ -4,6 +4,7 @@
     python tools/translations.py po             # ... then update locales/<lang>/LC_MESSAGES/book/*.po
     python tools/translations.py check          # fail on a message missing, untranslated or fuzzy
     python tools/translations.py build --english _build       # the Chinese site, _build/html-zh
+    python tools/translations.py colab --english _build       # the Chinese Colab edition
 
 Extraction runs Sphinx's gettext builder with execution off (about 30 s); its result is kept with
 a hash of everything it read, so that ``check`` (part of ``make test``) extracts again only when
@@ -27,6 +28,12 @@ LANG = "zh_CN"
 POT = Path("_build") / "gettext"
 HASH_FILE = ".source-hash"
 GLUE = re.compile(r"\{glue(?::\w+)?\}`[^`]*`")
+FENCE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})")
+HEADING = re.compile(r"^(#{1,6}\s+)(.*?)\s*$")
+ITEM = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)(.*)$")
+QUOTE = re.compile(r"^(>\s?)(.*)$")
+COLAB_BRANCHES = {"zh_CN": "colab-zh"}
+SITE_PATHS = {"zh_CN": "zh/"}  # where each translated site is published, below the English one  # where the book workflow publishes each Colab edition
 # What the Chinese site changes in the English configuration.
 SITES = {
     "zh_CN": {
@@ -35,6 +42,7 @@ SITES = {
         "digitlab_other_site": "../",
         "digitlab_other_label": "English",
         "digitlab_other_lang": "en",
+        "digitlab_colab_branch": COLAB_BRANCHES["zh_CN"],
     },
 }
 
@@ -125,6 +133,78 @@ def short(text: str, width: int = 100) -> str:
     return repr(text if len(text) <= width else text[: width - 1] + "…")
 
 
+def translate_markdown(text: str, messages: dict[str, str]) -> str:
+    """MyST text with each heading, paragraph, list item and quote that has a translation in
+    ``messages`` (msgid -> msgstr, as Sphinx extracts them) replaced by it; fenced blocks kept."""
+    out, block, fence = [], [], None
+    for line in text.split("\n"):
+        opened = FENCE.match(line)
+        if fence is None and opened:
+            out += translate_block(block, messages)
+            block, fence = [], opened.group(1)
+            out.append(line)
+        elif fence is not None:
+            out.append(line)
+            closing = line.strip()
+            if closing and set(closing) == {fence[0]} and len(closing) >= len(fence):
+                fence = None
+        elif not line.strip():
+            out += translate_block(block, messages) + [line]
+            block = []
+        else:
+            block.append(line)
+    return "\n".join(out + translate_block(block, messages))
+
+
+def translate_block(lines: list[str], messages: dict[str, str]) -> list[str]:
+    """One block of text lines: a heading, a list, a quote or a paragraph."""
+    if not lines:
+        return []
+    heading = HEADING.match(lines[0])
+    if len(lines) == 1 and heading:
+        return [heading.group(1) + messages.get(heading.group(2), heading.group(2))]
+    if ITEM.match(lines[0]):
+        items: list[list[str]] = []
+        for line in lines:
+            if ITEM.match(line) or not items:
+                items.append([line])
+            else:
+                items[-1].append(line)
+        out = []
+        for item in items:
+            marker, first = ITEM.match(item[0]).groups()
+            out += _translated(marker, [first, *item[1:]], messages)
+        return out
+    if all(QUOTE.match(line) for line in lines):
+        return _translated("> ", [QUOTE.match(line).group(2) for line in lines], messages)
+    return _translated("", lines, messages)
+
+
+def _translated(prefix: str, lines: list[str], messages: dict[str, str]) -> list[str]:
+    msgid = " ".join(line.strip() for line in lines)
+    if msgid in messages:
+        return [prefix + messages[msgid]]
+    return [prefix + lines[0], *lines[1:]]
+
+
+def colab(english: Path, out: Path, root: Path = ROOT, lang: str = LANG) -> Path:
+    """The Colab edition in ``lang``: the English one's generator, given the translated text."""
+    import polib
+
+    from digitlab.colab import write_colab
+
+    def translator(docname: str):
+        path = catalogue_path(root, lang, docname)
+        entries = polib.pofile(str(path)) if path.is_file() else []
+        messages = {e.msgid: e.msgstr for e in entries
+                    if e.msgstr and not e.obsolete and "fuzzy" not in e.flags}
+        return lambda text: translate_markdown(text, messages)
+
+    english = english if english.is_absolute() else root / english
+    return write_colab(root / "book", english, out, translator=translator, language=lang,
+                       site_path=SITE_PATHS[lang])
+
+
 def build(english: Path, root: Path = ROOT, lang: str = LANG, nitpicky: bool = False) -> int:
     """The site in ``lang`` at <english>/html-<lang short>, from the English build's outputs."""
     english = english if english.is_absolute() else root / english
@@ -143,11 +223,13 @@ def build(english: Path, root: Path = ROOT, lang: str = LANG, nitpicky: bool = F
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["pot", "po", "check", "build"])
+    parser.add_argument("command", choices=["pot", "po", "check", "build", "colab"])
     parser.add_argument("--lang", default=LANG)
     parser.add_argument("--root", type=Path, default=ROOT, help="the book (default: this repository)")
     parser.add_argument("--english", type=Path, default=Path("_build"),
                         help="the English build folder that holds html/ and jupyter_execute/")
+    parser.add_argument("--out", type=Path, default=Path("_build") / "colab-zh",
+                        help="colab: where to write the edition")
     parser.add_argument("-n", "--nitpicky", action="store_true")
     args = parser.parse_args(argv)
     root = args.root.resolve()
@@ -159,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         found = problems(root, args.lang)
         print("\n".join(found) or f"every message is translated ({args.lang})")
         return 1 if found else 0
+    elif args.command == "colab":
+        print(colab(args.english, args.out, root, args.lang))
     else:
         return build(args.english, root, args.lang, args.nitpicky)
     return 0

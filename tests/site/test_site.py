@@ -8,6 +8,7 @@ both sites, then runs it.
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
@@ -97,6 +98,19 @@ def test_colab_button_opens_the_colab_edition(visits, book_config):
     edition = {f"book/{nb.stem}.html" for nb in (ROOT / "book").glob("*.ipynb")}
     others = {page: v.colab_links for page, v in visits.items() if page not in edition and v.colab_links}
     assert not others, f"pages with no Colab edition link to Colab: {others}"
+
+
+def test_chinese_colab_buttons_open_the_chinese_edition(visits_zh, book_config):
+    """The Chinese site's Colab buttons open the Chinese Colab edition (make colab-zh)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from translations import COLAB_BRANCHES
+
+    repo = urlparse(book_config["repository"]["url"]).path.strip("/")
+    colab = book_config["launch_buttons"]["colab_url"].rstrip("/")
+    for nb in built_chapters(visits_zh):
+        expected = f"{colab}/github/{repo}/blob/{COLAB_BRANCHES['zh_CN']}/{nb.name}"
+        links = visits_zh[f"book/{nb.stem}.html"].colab_links
+        assert links and set(links) == {expected}, f"{nb.name}: Colab button points at {links}"
 
 
 def test_solutions_start_collapsed(every_visit):
