@@ -108,6 +108,7 @@ class Visit:
     images: list[dict] = field(default_factory=list)
     formulas: int = 0  # math elements Sphinx wrote on the page
     typeset: int = 0  # of those, the ones MathJax rendered
+    url: str = ""  # where the page ended up (index.html redirects to the first page)
     language_link: str | None = None  # absolute URL of the link to the other language
     colab_links: list[str] = field(default_factory=list)
     solutions: list[dict] = field(default_factory=list)
@@ -126,6 +127,7 @@ def visit(browser, base: str, path: str) -> Visit:
     page.wait_for_load_state("networkidle")
     _load_lazy_images(page)
     result.formulas, result.typeset = _typeset(page)
+    result.url = page.url
     result.language_link = page.eval_on_selector_all("a.language-switch", "els => els.map(e => e.href)[0]")
     result.images = page.eval_on_selector_all("img", IMAGES_JS)
     result.colab_links = page.eval_on_selector_all(
