@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
+import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -70,12 +71,17 @@ def sphinx_build(root: Path, outdir: Path, builder: str, overrides: dict, **opti
                         confoverrides=overrides, builder=builder, **options)
 
 
+def is_current(root: Path) -> bool:
+    """Whether root/_build/gettext holds the messages of the source as it is now."""
+    stamp = root / POT / HASH_FILE
+    return stamp.is_file() and stamp.read_text() == source_hash(root)
+
+
 def extract(root: Path = ROOT, force: bool = False) -> Path:
     """The .pot files of the English source under root/_build/gettext, extracted when stale."""
     out = root / POT
     current = source_hash(root)
-    stamp = out / HASH_FILE
-    if not force and stamp.is_file() and stamp.read_text() == current:
+    if not force and is_current(root):
         return out
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     quiet = [*config["sphinx"]["config"].get("suppress_warnings", []), "mystnb.glue"]
@@ -84,8 +90,17 @@ def extract(root: Path = ROOT, force: bool = False) -> Path:
                           doctreedir=root / "_build" / ".doctrees-gettext", quiet=True)
     if status:
         raise SystemExit(f"message extraction failed ({status})")
-    stamp.write_text(current)
+    (out / HASH_FILE).write_text(current)
     return out
+
+
+def extracted(root: Path = ROOT) -> Path:
+    """The .pot files, extracted in a process of their own when stale (Sphinx changes global
+    state: the caller, such as a test, stays clean)."""
+    if not is_current(root):
+        subprocess.run([sys.executable, __file__, "pot", "--root", str(root)], check=True,
+                       stdout=subprocess.DEVNULL)
+    return root / POT
 
 
 def update(root: Path = ROOT, lang: str = LANG) -> None:
@@ -103,7 +118,7 @@ def problems(root: Path = ROOT, lang: str = LANG, pot_dir: Path | None = None) -
     """One line per message of the English source that has no current translation."""
     import polib
 
-    pot_dir = pot_dir or extract(root)
+    pot_dir = pot_dir or extracted(root)
     found = []
     for pot in sorted(pot_dir.rglob("*.pot")):
         page = pot.relative_to(pot_dir).with_suffix("").as_posix()
