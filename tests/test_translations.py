@@ -66,7 +66,7 @@ def small_book(dest: Path) -> Path:
     cells = [{"cell_type": "markdown", "id": "text", "metadata": {},
               "source": ["# A chapter\n\nThe accuracy is {glue:text}`acc`.\n"]},
              {"cell_type": "code", "id": "code", "metadata": {}, "execution_count": None,
-              "outputs": [], "source": ["from myst_nb import glue\nglue('acc', 0.5)"]}]
+              "outputs": [], "source": ["from myst_nb import glue\nglue('acc', 0.5, display=False)"]}]
     notebook = {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
                 "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}}}
     (dest / "book" / "chapter.ipynb").write_text(json.dumps(notebook))

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sphinx.errors import ExtensionError
@@ -74,6 +75,15 @@ def reuse_outputs(app) -> None:
     if not folder.is_absolute():
         folder = Path(app.srcdir) / folder
 
+    class ReusedClient(NotebookClientBase):
+        """A client that executes nothing, with the glue data the English build saved."""
+
+        glued: dict = {}
+
+        @property
+        def glue_data(self):
+            return {**self._glue_data, **self.glued}
+
     def create_client(notebook, source, nb_config, logger, read_fmt=None):
         REUSED.append(str(source))
         if app.config.digitlab_outputs_from == "none":  # message extraction: no outputs needed
@@ -85,7 +95,13 @@ def reuse_outputs(app) -> None:
                 "(make book, or make preview for the quick build)"
             )
         merge_outputs(notebook, nbformat.read(path, as_version=4), str(source))
-        return NotebookClientBase(notebook, Path(source), nb_config, logger)
+        app.env.note_dependency(str(path))  # read again when the English build re-executes it
+        client = ReusedClient(notebook, Path(source), nb_config, logger)
+        glue = path.with_suffix(".glue.json")  # values glued with display=False leave no output
+        if glue.is_file():
+            app.env.note_dependency(str(glue))
+            client.glued = nbformat.from_dict(json.loads(glue.read_text(encoding="utf-8")))
+        return client
 
     nb_sphinx.create_client = create_client
 
