@@ -4,9 +4,9 @@
   fragment of its own, where myst-nb's ``{glue:text}`` role finds no notebook and renders nothing.
   Here the role turns such a reference into a reference to the page's own glue data, which
   myst-nb resolves after reading, as it does for glue from another page.
-- No execution: with ``digitlab_outputs_from`` set to a folder (the Chinese build), every notebook
-  gets its outputs from the English build's executed copy of it, and the build stops when a copy is
-  missing or its code differs from the source; set to ``none`` (message extraction), notebooks get
+- No execution: with ``digitlab_outputs_from`` set to the English build folder (the Chinese build),
+  every notebook gets its outputs from that build's jupyter-cache or executed copy, and the build
+  stops when neither holds the notebook's current code; set to ``none`` (message extraction), notebooks get
   no outputs. Either way nothing is executed, whatever a page's execution mode.
 - The language link at the top of every page, to the same page in the other language.
 - Chinese search: Sphinx's ``zh`` search splits words with jieba, taught the book's terms.
@@ -45,7 +45,7 @@ def glue_text_role():
 def executed_copy(folder: Path, srcdir: Path, source: str) -> Path:
     """Where the English build keeps the executed copy of the notebook ``source``."""
     relative = Path(source).resolve().relative_to(srcdir.resolve())
-    return folder / relative.with_suffix(".ipynb")
+    return folder / "jupyter_execute" / relative.with_suffix(".ipynb")
 
 
 def merge_outputs(notebook, executed, name: str) -> None:
@@ -65,8 +65,23 @@ def merge_outputs(notebook, executed, name: str) -> None:
             notebook.metadata[key] = executed.metadata[key]
 
 
+def from_cache(folder: Path, notebook):
+    """The English build's jupyter-cache entry for ``notebook`` (same code), or None."""
+    from jupyter_cache import get_cache
+
+    path = folder / ".jupyter_cache"
+    if not path.is_dir():
+        return None
+    try:
+        return get_cache(str(path)).merge_match_into_notebook(notebook)[1]
+    except KeyError:
+        return None
+
+
 def reuse_outputs(app) -> None:
-    """Make myst-nb take every notebook's outputs from the English build instead of executing."""
+    """Make myst-nb take every notebook's outputs from the English build instead of executing:
+    from its jupyter-cache (chapters), else from its executed copy (pages executed in ``force``
+    mode, which bypass the cache), else stop."""
     import nbformat
     from myst_nb import sphinx_ as nb_sphinx
     from myst_nb.core.execute.base import NotebookClientBase
@@ -88,14 +103,19 @@ def reuse_outputs(app) -> None:
         REUSED.append(str(source))
         if app.config.digitlab_outputs_from == "none":  # message extraction: no outputs needed
             return NotebookClientBase(notebook, Path(source), nb_config, logger)
+        cached = from_cache(folder, notebook)
         path = executed_copy(folder, Path(app.srcdir), source)
-        if not path.is_file():
+        if cached is not None:
+            merge_outputs(notebook, cached, str(source))
+            app.env.note_dependency(str(folder / ".jupyter_cache" / "global.db"))
+        elif path.is_file():
+            merge_outputs(notebook, nbformat.read(path, as_version=4), str(source))
+            app.env.note_dependency(str(path))  # read again when the English build re-executes it
+        else:
             raise ExtensionError(
-                f"{source}: no executed copy at {path}; build the English site first "
-                "(make book, or make preview for the quick build)"
+                f"{source}: the English build at {folder} has not executed it; build the English "
+                "site first (make book, or make preview for the quick build)"
             )
-        merge_outputs(notebook, nbformat.read(path, as_version=4), str(source))
-        app.env.note_dependency(str(path))  # read again when the English build re-executes it
         client = ReusedClient(notebook, Path(source), nb_config, logger)
         glue = path.with_suffix(".glue.json")  # values glued with display=False leave no output
         if glue.is_file():

@@ -227,7 +227,7 @@ def build(english: Path, root: Path = ROOT, lang: str = LANG, nitpicky: bool = F
     overrides = {
         "language": lang,
         "nb_execution_mode": "off",
-        "digitlab_outputs_from": str(english / "jupyter_execute"),
+        "digitlab_outputs_from": str(english),
         **SITES.get(lang, {}),
     }
     if nitpicky:
