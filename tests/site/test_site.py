@@ -186,9 +186,11 @@ def test_chinese_search_finds_chapter_5(site_zh, server, browser):
 
 
 def glued(site: Path) -> dict[str, Counter]:
-    """The glued values (myst-nb's pasted text) of every page, by path."""
+    """The glued values (myst-nb's pasted text) of every page, by path. Quotes are made straight:
+    Sphinx curls them in English text only (its smart quotes are off for Chinese)."""
     spans = re.compile(r'<span class="pasted-text">(.*?)</span>', flags=re.S)
-    return {path: Counter(spans.findall((site / path).read_text(encoding="utf-8")))
+    straight = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+    return {path: Counter(v.translate(straight) for v in spans.findall((site / path).read_text(encoding="utf-8")))
             for path in pages(site)}
 
 
