@@ -164,3 +164,11 @@ def test_markdown_is_translated_block_by_block():
     assert translations.translate_markdown(text, messages) == (
         "## 标题\n\n一段话。\n\n- 第一项\n- 第二项\n\n> 引文。\n\n```python\nA title\n```\n\n"
         "No translation here.")
+
+
+def test_directive_text_and_a_list_after_a_paragraph_are_translated():
+    messages = {"Goals:": "目标：", "one": "一", "two": "二", "Note": "注意",
+                "Open it in Colab.": "在 Colab 中打开。"}
+    text = "Goals:\n- one\n- two\n\n```{note}\n:class: tip\nOpen it in Colab.\n```\n\n```python\nNote\n```"
+    assert translations.translate_markdown(text, messages) == (
+        "目标：\n- 一\n- 二\n\n```{note}\n:class: tip\n在 Colab 中打开。\n```\n\n```python\nNote\n```")

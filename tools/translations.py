@@ -150,35 +150,50 @@ def short(text: str, width: int = 100) -> str:
 
 def translate_markdown(text: str, messages: dict[str, str]) -> str:
     """MyST text with each heading, paragraph, list item and quote that has a translation in
-    ``messages`` (msgid -> msgstr, as Sphinx extracts them) replaced by it; fenced blocks kept."""
-    out, block, fence = [], [], None
-    for line in text.split("\n"):
-        opened = FENCE.match(line)
-        if fence is None and opened:
-            out += translate_block(block, messages)
-            block, fence = [], opened.group(1)
-            out.append(line)
-        elif fence is not None:
-            out.append(line)
-            closing = line.strip()
-            if closing and set(closing) == {fence[0]} and len(closing) >= len(fence):
-                fence = None
-        elif not line.strip():
-            out += translate_block(block, messages) + [line]
-            block = []
-        else:
-            block.append(line)
+    ``messages`` (msgid -> msgstr, as Sphinx extracts them) replaced by it. Code blocks are kept;
+    the text inside a directive (a note, a figure caption) is translated the same way."""
+    lines, out, block = text.split("\n"), [], []
+    i = 0
+    while i < len(lines):
+        opened = FENCE.match(lines[i])
+        if not opened:
+            if lines[i].strip():
+                block.append(lines[i])
+            else:
+                out += translate_block(block, messages) + [lines[i]]
+                block = []
+            i += 1
+            continue
+        out += translate_block(block, messages)
+        block, fence = [], opened.group(1)
+        end = next((j for j in range(i + 1, len(lines)) if _closes(lines[j], fence)), len(lines))
+        body = lines[i + 1:end]
+        if lines[i].strip()[len(fence):].lstrip().startswith("{"):  # a directive
+            options = [line for line in body if line.startswith(":") and not line.startswith(fence)]
+            options = options if body[:len(options)] == options else []
+            body = options + translate_markdown("\n".join(body[len(options):]), messages).split("\n")
+        out += [lines[i], *body, *lines[end:end + 1]]
+        i = end + 1
     return "\n".join(out + translate_block(block, messages))
 
 
+def _closes(line: str, fence: str) -> bool:
+    closing = line.strip()
+    return bool(closing) and set(closing) == {fence[0]} and len(closing) >= len(fence)
+
+
 def translate_block(lines: list[str], messages: dict[str, str]) -> list[str]:
-    """One block of text lines: a heading, a list, a quote or a paragraph."""
+    """One block of text lines: a heading, a paragraph, a list (maybe after a paragraph), a quote."""
     if not lines:
         return []
     heading = HEADING.match(lines[0])
     if len(lines) == 1 and heading:
         return [heading.group(1) + messages.get(heading.group(2), heading.group(2))]
-    if ITEM.match(lines[0]):
+    first_item = next((i for i, line in enumerate(lines) if ITEM.match(line)), None)
+    if first_item:  # a paragraph that runs straight into a list
+        return (translate_block(lines[:first_item], messages)
+                + translate_block(lines[first_item:], messages))
+    if first_item == 0:
         items: list[list[str]] = []
         for line in lines:
             if ITEM.match(line) or not items:
