@@ -103,19 +103,23 @@ def reuse_outputs(app) -> None:
         REUSED.append(str(source))
         if app.config.digitlab_outputs_from == "none":  # message extraction: no outputs needed
             return NotebookClientBase(notebook, Path(source), nb_config, logger)
-        cached = from_cache(folder, notebook)
         path = executed_copy(folder, Path(app.srcdir), source)
-        if cached is not None:
+        if nb_config.execution_mode == "cache":
+            cached = from_cache(folder, notebook)
+            if cached is None:
+                raise ExtensionError(
+                    f"{source}: the execution cache of the English build at {folder} holds no run "
+                    "of its current code; build the English site first (make book, or make preview "
+                    "for the quick build)")
             merge_outputs(notebook, cached, str(source))
             app.env.note_dependency(str(folder / ".jupyter_cache" / "global.db"))
-        elif path.is_file():
+        elif path.is_file():  # a page executed on every build (force mode) bypasses the cache
             merge_outputs(notebook, nbformat.read(path, as_version=4), str(source))
             app.env.note_dependency(str(path))  # read again when the English build re-executes it
         else:
             raise ExtensionError(
                 f"{source}: the English build at {folder} has not executed it; build the English "
-                "site first (make book, or make preview for the quick build)"
-            )
+                "site first (make book, or make preview for the quick build)")
         client = ReusedClient(notebook, Path(source), nb_config, logger)
         glue = path.with_suffix(".glue.json")  # values glued with display=False leave no output
         if glue.is_file():
@@ -166,7 +170,8 @@ def builder_inited(app) -> None:
     images) beside this build's pages, apart from the English build's."""
     if app.config.digitlab_outputs_from:
         reuse_outputs(app)
-        folder = Path(app.outdir).parent / f"jupyter_execute-{app.config.language}"
+        name = "gettext" if app.config.digitlab_outputs_from == "none" else app.config.language
+        folder = Path(app.outdir).parent / f"jupyter_execute-{name}"
         app.env.mystnb_config = app.env.mystnb_config.copy(output_folder=str(folder.resolve()))
 
 

@@ -241,7 +241,6 @@ def build(english: Path, root: Path = ROOT, lang: str = LANG, nitpicky: bool = F
     out = english / f"html-{lang.split('_')[0]}"
     overrides = {
         "language": lang,
-        "nb_execution_mode": "off",
         "digitlab_outputs_from": str(english),
         **SITES.get(lang, {}),
     }
