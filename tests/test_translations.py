@@ -145,7 +145,7 @@ def test_chinese_build_executes_nothing_and_keeps_glued_numbers(tmp_path):
     assert "notebooks read, outputs from" in log and "0 executed" in log
     page = (book / "_build" / "html-zh" / "book" / "chapter.html").read_text()
     assert '准确率为 <span class="pasted-text">0.5</span>。' in page
-    assert (book / "_build" / "html-zh" / "_static" / "vendor" / "mathjax" / "tex-mml-chtml.js").is_file()
+    assert (book / "_build" / "html-zh" / "_static" / "thirdparty" / "mathjax" / "tex-mml-chtml.js").is_file()
 
     code = book / "book" / "chapter.ipynb"  # a code change the English build has not seen
     code.write_text(code.read_text().replace("0.5", "0.75"))

@@ -8,7 +8,8 @@
   every notebook gets its outputs from that build's jupyter-cache or executed copy, and the build
   stops when neither holds the notebook's current code; set to ``none`` (message extraction), notebooks get
   no outputs. Either way nothing is executed, whatever a page's execution mode.
-- The language link at the top of every page, to the same page in the other language.
+- The language link at the top of every page, to the same page in the other language, and the
+  table of contents' part captions in the page's language.
 - Chinese search: Sphinx's ``zh`` search splits words with jieba, taught the book's terms.
 """
 
@@ -22,6 +23,7 @@ from sphinx.util import logging
 
 LOGGER = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
 SEARCH_TERMS = "locales/{lang}/search-terms.txt"  # a jieba user dictionary, one term a line
 REUSED: list[str] = []  # notebooks whose outputs came from the English build, this run
 
@@ -154,6 +156,7 @@ def language_link(app, pagename, templatename, context, doctree) -> None:
 def configure(app, config) -> None:
     """Templates and header slot of the language link; Chinese search with the book's terms."""
     config.templates_path.append(str(TEMPLATES))
+    config.html_static_path.append(str(STATIC))
     options = config.html_theme_options
     end = options.get("article_header_end", ["article-header-buttons.html"])
     if "language-switch.html" not in end:
@@ -163,6 +166,23 @@ def configure(app, config) -> None:
         terms = Path(app.srcdir) / SEARCH_TERMS.format(lang=config.language)
         if terms.is_file():
             config.html_search_options = {**(config.html_search_options or {}), "dict": str(terms)}
+
+
+def translate_captions(app, doctree) -> None:
+    """Translate the part captions of the table of contents, which sphinx-external-toc inserts
+    after Sphinx has translated the page (the captions are messages of the root page)."""
+    from sphinx import addnodes
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import docname_to_domain
+
+    toctrees = [n for n in doctree.findall(addnodes.toctree) if n.get("caption")]
+    if not toctrees or not app.config.language or app.config.language == "en":
+        return
+    domain = docname_to_domain(app.env.docname, app.config.gettext_compact)
+    dirs = [str(Path(app.srcdir) / d) for d in app.config.locale_dirs]
+    catalog, found = init_locale(dirs, app.config.language, domain)
+    for node in toctrees if found else []:
+        node["caption"] = catalog.gettext(node["caption"])
 
 
 def builder_inited(app) -> None:
@@ -185,5 +205,7 @@ def setup(app):
     app.connect("config-inited", configure)
     app.connect("builder-inited", builder_inited, priority=600)  # after myst-nb's
     app.connect("html-page-context", language_link)
+    app.connect("doctree-read", translate_captions, priority=400)
+    app.add_css_file("bilingual.css")
     app.connect("build-finished", report_reuse)
     return {"parallel_read_safe": False, "parallel_write_safe": True}

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
 
+import yaml
 from sitekit import (
     ROOT,
     SCREENSHOTS,
@@ -183,6 +184,17 @@ def test_chinese_search_finds_chapter_5(site_zh, server, browser):
     page.close()
     found = {urlparse(u).path for u in links}
     assert f"/{ZH}book/05-evaluation.html" in found, f"searching {phrase!r} found {sorted(found)}"
+
+
+def test_chinese_table_of_contents_is_translated(site_zh):
+    """The part captions of _toc.yml appear in Chinese in the Chinese site's navigation."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    captions = [part["caption"] for part in toc["parts"]]
+    nav = (site_zh / "book" / "intro.html").read_text(encoding="utf-8")
+    shown = re.findall(r'caption-text">([^<]*)<', nav)
+    assert len(shown) == len(captions), f"the navigation shows {shown}"
+    english = [c for c in captions if c in shown]
+    assert not english, f"part captions left in English: {english}"
 
 
 def glued(site: Path) -> dict[str, Counter]:
