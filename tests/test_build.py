@@ -39,9 +39,11 @@ def make_book(dest: Path, chapters: dict[str, list[str]], package: dict[str, str
     """
     for name in ("_config.yml", "Makefile", "requirements.txt", "pyproject.toml"):
         shutil.copy(ROOT / name, dest / name)
-    (dest / "tools").mkdir()  # the local Sphinx extension that _config.yml names
-    for name in ("site_fixes.py", "course_edition.py"):
+    (dest / "tools").mkdir()  # the local Sphinx extensions that _config.yml names
+    for name in ("site_fixes.py", "course_edition.py", "bilingual.py", "offline_assets.py"):
         shutil.copy(ROOT / "tools" / name, dest / "tools" / name)
+    shutil.copytree(ROOT / "tools" / "templates", dest / "tools" / "templates")
+    (dest / "node_modules").symlink_to(ROOT / "node_modules")  # the scripts offline_assets copies
     (dest / "book").mkdir()
     shutil.copy(ROOT / "book" / "references.bib", dest / "book" / "references.bib")
     shutil.copytree(ROOT / "book" / "images", dest / "book" / "images")
@@ -69,7 +71,7 @@ def run_make_book(book: Path) -> subprocess.CompletedProcess:
     stamp.touch()  # newer than the copied requirements: make sees the environment as installed
     env = dict(os.environ, PYTHONPATH=str(book / "lib"))  # the kernels import fakelab from there
     return subprocess.run(["make", "-C", str(book), "book", f"VENV={VENV}", f"STAMP={stamp}",
-                           "PACKAGE=lib/fakelab"], capture_output=True, text=True, timeout=600, env=env)
+                           f"NODE={stamp}", "PACKAGE=lib/fakelab"], capture_output=True, text=True, timeout=600, env=env)
 
 
 def executed(log: str) -> set[str]:
@@ -190,6 +192,8 @@ def test_workflows_run_the_right_commands():
     saved = {s["with"]["path"] for s in steps[build:] if s.get("uses", "").startswith("actions/cache/save")
              and s.get("if") == "always()"}
     assert restored == saved and len(saved) == 3 and "actions/cache" not in uses
+    # the Chinese site is published where the English pages' language links point (zh/)
+    assert "make book-zh" in book_runs and "_build/html/zh" in book_runs
     # the execution cache travels with the keys of the build that filled it (digitlab exec-cache)
     assert any({"_build/.jupyter_cache", "_build/.exec-keys.json"} <= set(p.split()) for p in saved)
     assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in book["jobs"]["deploy"]["steps"])

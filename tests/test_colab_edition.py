@@ -227,7 +227,9 @@ def test_the_workflow_publishes_both_editions():
     runs = " ".join(s.get("run", "") for s in steps)
     assert "make colab" in runs and "make student" in runs
     published = {(m["branch"], m["folder"]) for m in book["jobs"]["editions"]["strategy"]["matrix"]["include"]}
-    assert published == {(colab.BRANCH, "_build/colab"), ("student", "_build/student")}
+    assert published == {(colab.BRANCH, "_build/colab"), ("colab-zh", "_build/colab-zh"),
+                         ("student", "_build/student")}
+    assert "make colab-zh" in runs
     push = next(s for s in book["jobs"]["editions"]["steps"] if "git push" in s.get("run", ""))
     assert push["env"]["BRANCH"] == "${{ matrix.branch }}" and push["env"]["FOLDER"] == "${{ matrix.folder }}"
     assert book["jobs"]["editions"]["permissions"] == {"contents": "write"}

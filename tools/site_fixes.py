@@ -41,13 +41,16 @@ def colab_buttons(app, pagename, templatename, context, doctree) -> None:
         buttons = [b for b in group["buttons"] if is_chapter or not b.get("url", "").startswith(colab)]
         for button in buttons:
             if button.get("url", "").startswith(colab + "/"):
-                button["url"] = colab_url(pagename.rsplit("/", 1)[-1] + ".ipynb", options["repository_url"])
+                button["url"] = colab_url(pagename.rsplit("/", 1)[-1] + ".ipynb", options["repository_url"],
+                                          app.config.digitlab_colab_branch)
         group["buttons"] = buttons
     context["header_buttons"] = [g for g in context.get("header_buttons", [])
                                  if g.get("label") != "launch-buttons" or g["buttons"]]
 
 
 def setup(app):
+    # The branch of the Colab edition the buttons open (the Chinese site: its own, colab-zh).
+    app.add_config_value("digitlab_colab_branch", "colab", "html", str)
     app.connect("html-page-context", dedupe_scripts, priority=900)
     app.connect("html-page-context", colab_buttons, priority=900)  # after the theme's (501)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

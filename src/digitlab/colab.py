@@ -28,6 +28,28 @@ SHIPPED_EXTRAS = {"tf", "torch"}  # Colab ships TensorFlow and PyTorch: never in
 TRAINS = {"02-mlp", "03-keras-cnn", "04-pytorch-cnn", "05-evaluation", "06-augmentation",
           "07-going-further", "08-your-handwriting", "results"}
 QUICK_REPORT = "quick (DIGITLAB_QUICK=1)"  # what env_report prints in a quick-mode build
+# The edition's own notes, by language (the Chinese edition: tools/translations.py colab).
+NOTES = {
+    "en": {
+        "stuck": "*Stuck?* The [worked solution]({link}) is on the book's site, collapsed: press "
+                 "*Show code cell source* there. Try the check below first.",
+        "about": "> **The Colab edition** of [this chapter]({url}), for digitlab {version}. "
+                 "Numbers marked {mark} in the text are those of {build}; your run prints its own "
+                 "in the cells below them. Each exercise has starter code and a check here, and a "
+                 "link to its worked solution on the site.",
+        "quick": "a quick-mode build (a small subset, one epoch)",
+        "full": "the book's build",
+    },
+    "zh_CN": {
+        "stuck": "*卡住了？* [参考答案]({link}) 在本书网站上，默认折叠：在那里点击 "
+                 "*Show code cell source*。请先试试下面的检查。",
+        "about": "> 本章（[网页版]({url})）的 **Colab 版**，对应 digitlab {version}。"
+                 "正文中标有 {mark} 的数字来自{build}；你运行时，下方单元格会打印你自己的结果。"
+                 "每个练习在这里都有起始代码和检查，以及指向网站上参考答案的链接。",
+        "quick": "快速模式的构建（一小部分数据，训练 1 轮）",
+        "full": "本书的构建",
+    },
+}
 
 
 # --- addresses ------------------------------------------------------------------------------------
@@ -125,15 +147,21 @@ def execution_seconds(build_dir: str | os.PathLike, nb: nbformat.NotebookNode) -
 
 # --- one notebook ---------------------------------------------------------------------------------
 def colab_notebook(nb: nbformat.NotebookNode, executed: dict, page: myst.Page,
-                   cpu_seconds: float | None = None) -> nbformat.NotebookNode:
-    """The Colab edition of source notebook ``nb``, given the build's ``executed`` copy of it."""
+                   cpu_seconds: float | None = None, translate=None,
+                   language: str = "en") -> nbformat.NotebookNode:
+    """The Colab edition of source notebook ``nb``, given the build's ``executed`` copy of it.
+
+    ``translate`` (optional) maps a markdown cell's MyST text to its translation in ``language``.
+    """
+    notes = NOTES[language]
     stem = Path(page.docname).name
     solutions = [i for i, c in enumerate(nb.cells) if editions.is_solution(c)]
     anchors = _section_anchors(nb)
     out = editions.student_notebook(nb)  # starters in place of solutions, outputs cleared
     for cell in out.cells:
         if cell.cell_type == "markdown":
-            text, images = myst.convert_markdown(editions.source(cell), page)
+            source = editions.source(cell)
+            text, images = myst.convert_markdown(translate(source) if translate else source, page)
             cell.source = text
             if images:
                 cell.setdefault("attachments", {}).update(images)
@@ -143,22 +171,18 @@ def colab_notebook(nb: nbformat.NotebookNode, executed: dict, page: myst.Page,
     chapter_url = f"{page.site}{page.docname}.html"
     for i in reversed(solutions):
         link = f"{chapter_url}#{anchors[i]}" if anchors[i] else chapter_url
-        out.cells.insert(i + 1, nbformat.v4.new_markdown_cell(
-            f"*Stuck?* The [worked solution]({link}) is on the book's site, collapsed: press "
-            "*Show code cell source* there. Try the check below first."))
+        out.cells.insert(i + 1, nbformat.v4.new_markdown_cell(notes["stuck"].format(link=link)))
     title = next((i for i, c in enumerate(out.cells) if c.cell_type == "markdown"), -1)
-    out.cells.insert(title + 1, nbformat.v4.new_markdown_cell(_about(executed, chapter_url)))
+    out.cells.insert(title + 1, nbformat.v4.new_markdown_cell(_about(executed, chapter_url, notes)))
     _set_metadata(out, trains(nb, stem))
     return out
 
 
-def _about(executed: dict, chapter_url: str) -> str:
+def _about(executed: dict, chapter_url: str, notes: dict = NOTES["en"]) -> str:
     quick = any(QUICK_REPORT in str(c.get("outputs", "")) for c in executed.get("cells", [])[:3])
-    build = "a quick-mode build (a small subset, one epoch)" if quick else "the book's build"
-    return (f"> **The Colab edition** of [this chapter]({chapter_url}), for digitlab {__version__}. "
-            f"Numbers marked {myst.BUILD_MARK} in the text are those of {build}; your run prints "
-            "its own in the cells below them. Each exercise has starter code and a check here, and "
-            "a link to its worked solution on the site.")
+    build = notes["quick"] if quick else notes["full"]
+    return notes["about"].format(url=chapter_url, version=__version__, mark=myst.BUILD_MARK,
+                                 build=build)
 
 
 def _section_anchors(nb: nbformat.NotebookNode) -> list[str]:
@@ -191,29 +215,33 @@ def _set_metadata(nb: nbformat.NotebookNode, gpu: bool) -> None:
 # --- the whole edition ----------------------------------------------------------------------------
 def write_colab(book_dir: str | os.PathLike = "book", build_dir: str | os.PathLike = "_build",
                 out_dir: str | os.PathLike = "_build/colab",
-                repository: str = REPOSITORY) -> Path:
+                repository: str = REPOSITORY, translator=None, language: str = "en",
+                site_path: str = "") -> Path:
     """Write the Colab edition of every notebook of ``book_dir`` to ``out_dir``, from ``build_dir``.
 
     ``build_dir`` is a Jupyter Book build folder (``_build``, or ``_build/preview/_build`` for the
     quick-mode one) holding ``jupyter_execute/`` and ``html/objects.inv``. The edition is written
-    aside and swapped in whole; it is refused when any solution line would reach it.
+    aside and swapped in whole; it is refused when any solution line would reach it. A translated
+    edition passes ``translator`` (docname -> function from MyST text to its translation), its
+    ``language`` and ``site_path``, where its site lives below the English one (``zh/``).
     """
     book, build, out = Path(book_dir), Path(build_dir), Path(out_dir)
     inventory = build / "html" / "objects.inv"
     if not inventory.is_file():
         raise FileNotFoundError(f"build_dir has no built site ({inventory} is missing): run "
                                 "`make book` first (or `make preview`, then `make colab QUICK=1`)")
-    site = site_url(repository)
+    site = site_url(repository) + site_path
     shared = myst.Page(site, "", book, citations=myst.read_citations(book / "references.bib"),
                        inventory=myst.read_inventory(inventory))
     with _io.new_folder(out) as tmp:
         for path in editions.chapters(book):
-            nbformat.write(_one(path, build, shared), os.fspath(tmp / path.name))
+            nbformat.write(_one(path, build, shared, translator, language), os.fspath(tmp / path.name))
         (tmp / "README.md").write_text(_readme(site, repository), encoding="utf-8")
     return out
 
 
-def _one(path: Path, build: Path, shared: myst.Page) -> nbformat.NotebookNode:
+def _one(path: Path, build: Path, shared: myst.Page, translator=None,
+         language: str = "en") -> nbformat.NotebookNode:
     executed_path = build / "jupyter_execute" / path.parent.name / path.name
     if not executed_path.is_file():
         raise FileNotFoundError(f"{executed_path} is missing: build the book before the Colab edition")
@@ -221,7 +249,8 @@ def _one(path: Path, build: Path, shared: myst.Page) -> nbformat.NotebookNode:
     glue = myst.glue_values(executed, executed_path.with_suffix(".glue.json"))
     page = myst.Page(shared.site, f"{path.parent.name}/{path.stem}", path.parent, glue=glue,
                      citations=shared.citations, inventory=shared.inventory)
-    out = colab_notebook(nb, executed, page, execution_seconds(build, nb))
+    translate = translator(page.docname) if translator else None
+    out = colab_notebook(nb, executed, page, execution_seconds(build, nb), translate, language)
     found = problems(nb, out)
     if found:
         raise ValueError(f"{path.name}: the Colab edition would show " + "; ".join(found))

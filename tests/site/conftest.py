@@ -19,11 +19,14 @@ from sitekit import (
     CHROMIUM_ARGS,
     ROOT,
     SCREENSHOTS,
+    ZH,
     chromium_path,
     pages,
+    published_file,
     site_dir,
     visit,
     write_report,
+    zh_site_dir,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -60,20 +63,37 @@ def site() -> Path:
 
 
 @pytest.fixture(scope="session")
+def site_zh() -> Path:
+    """The built Chinese site."""
+    path = zh_site_dir()
+    if not (path / "index.html").is_file():
+        pytest.fail(f"no built Chinese site at {path}: run `make test-site`, which builds it first")
+    return path
+
+
+@pytest.fixture(scope="session")
 def book_config() -> dict:
     """The book's _config.yml."""
     return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class _PublishedHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the two sites as published: English at the root, Chinese under zh/."""
+
+    def translate_path(self, path):
+        local = super().translate_path(path)
+        relative = local[len(self.directory):].lstrip("/")
+        found = published_file(ZH if relative == ZH.rstrip("/") else relative)
+        return str(found) if found is not None else local
+
     def log_message(self, format, *args):  # the base class's signature
         pass
 
 
 @pytest.fixture(scope="session")
-def server(site: Path):
-    """Base URL of a web server on 127.0.0.1 (a free port) that serves the site."""
-    handler = functools.partial(_QuietHandler, directory=str(site))
+def server(site: Path, site_zh: Path):
+    """Base URL of a web server on 127.0.0.1 (a free port) that serves both sites."""
+    handler = functools.partial(_PublishedHandler, directory=str(site))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_port}/"
@@ -101,3 +121,17 @@ def visits(site: Path, server: str, browser) -> dict:
     result = {path: visit(browser, server, path) for path in pages(site)}
     write_report(result, SCREENSHOTS / "pages.json")
     return result
+
+
+@pytest.fixture(scope="session")
+def visits_zh(site_zh: Path, server: str, browser) -> dict:
+    """Every page of the Chinese site loaded once, by path in that site; saved to pages-zh.json."""
+    result = {path: visit(browser, server, ZH + path) for path in pages(site_zh)}
+    write_report(result, SCREENSHOTS / "pages-zh.json")
+    return result
+
+
+@pytest.fixture(scope="session", params=["en", "zh"])
+def every_visit(request) -> dict:
+    """Each site's visits in turn (for the checks that are the same for both)."""
+    return request.getfixturevalue("visits" if request.param == "en" else "visits_zh")

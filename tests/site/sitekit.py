@@ -1,9 +1,9 @@
 """Helpers of the site tests: where things are, and what one page does when Chromium loads it.
 
-External requests are blocked (the pages must work from the book's own files, and this network
-reaches nothing else). Chromium logs "Failed to load resource" for each blocked request; that error
-is excused only for a blocked external script, stylesheet or font (such as MathJax from a CDN).
-Every other console error, uncaught exception or failed local request counts against the page.
+The two sites are served as they are published: English at the root, Chinese under zh/. External
+requests are blocked (the pages must work from the book's own files, and this network reaches
+nothing else) and recorded: a page that requests a third-party host fails test_site.py. Every console
+error, uncaught exception or failed local request counts against the page.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
 SITE = ROOT / "_build" / "preview" / "_build" / "html"  # where `make test-site` builds
+ZH = "zh/"  # where the Chinese site is published, relative to the English one
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
@@ -30,12 +31,31 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-EXCUSABLE = {"script", "stylesheet", "font"}  # blocked external resources whose failure is excused
 
 
 def site_dir() -> Path:
     """The built HTML site: $DIGITLAB_SITE, default _build/preview/_build/html."""
     return Path(os.environ.get("DIGITLAB_SITE", SITE))
+
+
+def zh_site_dir() -> Path:
+    """The built Chinese site: $DIGITLAB_SITE_ZH, default html-zh beside the English one."""
+    return Path(os.environ.get("DIGITLAB_SITE_ZH", site_dir().parent / "html-zh"))
+
+
+def published() -> dict[str, Path]:
+    """URL prefix -> built folder, longest prefix first: the layout of the published sites."""
+    return {ZH: zh_site_dir(), "": site_dir()}
+
+
+def published_file(path: str) -> Path | None:
+    """The built file behind a path of the published sites (None outside them)."""
+    if path.startswith(".."):
+        return None
+    for prefix, folder in published().items():
+        if path.startswith(prefix):
+            return folder / path[len(prefix):]
+    return None
 
 
 def chromium_path() -> str | None:
@@ -83,9 +103,13 @@ class Visit:
 
     path: str
     errors: list[str] = field(default_factory=list)  # console errors and exceptions not excused
-    excused: list[str] = field(default_factory=list)  # console errors of excusable blocked loads
+    excused: list[str] = field(default_factory=list)  # console errors of blocked (counted) loads
     blocked: dict[str, str] = field(default_factory=dict)  # external url -> resource type
     images: list[dict] = field(default_factory=list)
+    formulas: int = 0  # math elements Sphinx wrote on the page
+    typeset: int = 0  # of those, the ones MathJax rendered
+    url: str = ""  # where the page ended up (index.html redirects to the first page)
+    language_link: str | None = None  # absolute URL of the link to the other language
     colab_links: list[str] = field(default_factory=list)
     solutions: list[dict] = field(default_factory=list)
 
@@ -102,6 +126,9 @@ def visit(browser, base: str, path: str) -> Visit:
     page.goto(base + path, wait_until="load")
     page.wait_for_load_state("networkidle")
     _load_lazy_images(page)
+    result.formulas, result.typeset = _typeset(page)
+    result.url = page.url
+    result.language_link = page.eval_on_selector_all("a.language-switch", "els => els.map(e => e.href)[0]")
     result.images = page.eval_on_selector_all("img", IMAGES_JS)
     result.colab_links = page.eval_on_selector_all(
         "a[href*='colab.research.google.com']", "els => els.map(e => e.href)"
@@ -116,15 +143,27 @@ IMAGES_JS = """els => els.map(e => ({
 }))"""
 
 
+TYPESET_JS = """async () => {
+    const math = document.querySelectorAll("article .math");
+    if (!math.length) return [0, 0];
+    if (!(window.MathJax && MathJax.startup && MathJax.startup.promise)) return [math.length, 0];
+    await MathJax.startup.promise;
+    return [math.length, document.querySelectorAll("article .math mjx-container").length];
+}"""
+
+
+def _typeset(page) -> tuple[int, int]:
+    """How many formulas the page has, and how many of them MathJax rendered."""
+    formulas, typeset = page.evaluate(TYPESET_JS)
+    return formulas, typeset
+
+
 def _on_console(msg, result: Visit) -> None:
     if msg.type != "error":
         return
     url = (msg.location or {}).get("url", "")
     text = f"{msg.text} ({url})" if url else msg.text
-    excusable = result.blocked.get(url) in EXCUSABLE and msg.text.startswith(
-        "Failed to load resource"
-    )
-    (result.excused if excusable else result.errors).append(text)
+    (result.excused if url in result.blocked else result.errors).append(text)
 
 
 def _on_response(response, base: str, result: Visit) -> None:

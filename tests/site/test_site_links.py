@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from sitekit import ROOT, pages
+from sitekit import ROOT, ZH, pages, published_file
 
 REPO_VIEWS = ("blob", "edit", "tree")
 
@@ -37,24 +37,26 @@ class _Links(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def parsed(site: Path) -> dict[str, _Links]:
-    """Every page of the site, parsed, by path."""
+def parsed(site: Path, site_zh: Path) -> dict[str, _Links]:
+    """Every page of both sites, parsed, by its path in the published layout (Chinese under zh/)."""
     result = {}
-    for path in pages(site):
-        parser = _Links()
-        parser.feed((site / path).read_text(encoding="utf-8"))
-        result[path] = parser
+    for prefix, folder in (("", site), (ZH, site_zh)):
+        for path in pages(folder):
+            parser = _Links()
+            parser.feed((folder / path).read_text(encoding="utf-8"))
+            result[prefix + path] = parser
     return result
 
 
 def broken_internal(site: Path, parsed: dict[str, _Links], page: str, target: str) -> str | None:
-    """Why an internal link from ``page`` is broken, or None when it works."""
+    """Why an internal link from ``page`` is broken, or None when it works (across both sites)."""
     url = urlparse(target)
     if url.scheme or url.netloc or target.startswith(("mailto:", "javascript:")):
         return None
     path = posixpath.normpath(posixpath.join(posixpath.dirname(page), unquote(url.path)))
     path = page if not url.path else path
-    if path.startswith("..") or not (site / path).is_file():
+    found = published_file(path)
+    if found is None or not found.is_file():
         return f"{target}: no file {path}"
     fragment = unquote(url.fragment)
     if fragment and path in parsed and fragment not in parsed[path].ids:
