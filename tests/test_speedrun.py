@@ -43,7 +43,9 @@ def test_rung_rejects_bad_settings():
     with pytest.raises(ValueError, match="batch_size"):
         Rung("x", "y", batch_size=0)
     with pytest.raises(ValueError, match="cap"):  # a one-cycle schedule cannot run past its end
-        Rung("x", "y", schedule="onecycle", cap=True)
+        Rung("x", "y", schedule="onecycle", cap=8)
+    with pytest.raises(ValueError, match="cap"):
+        Rung("x", "y", epochs=4, cap=2)
 
 
 def test_the_ladder_starts_from_chapter_4_and_changes_one_setting_at_a_time(monkeypatch):
@@ -52,11 +54,11 @@ def test_the_ladder_starts_from_chapter_4_and_changes_one_setting_at_a_time(monk
     first = rungs[0]
     assert (first.net, first.optimizer, first.lr, first.batch_size, first.epochs, first.schedule) == (
         "chapter 4's CNN", "sgd", 0.1, 64, 4, "last_epoch_drop")
-    assert first.cap and not any(r.cap for r in rungs[1:])
+    assert first.cap > first.epochs and not any(r.cap for r in rungs[1:])
     settings = [{k: v for k, v in dataclasses.asdict(r).items() if k not in ("step", "change", "cap")} for r in rungs]
     for i in range(1, len(rungs)):  # each step differs from some earlier one in its one idea
         differences = [{k for k in settings[i] if settings[i][k] != settings[j][k]} for j in range(i)]
-        assert min(len(d - {"optimizer", "lr", "schedule", "epochs"}) if d >= {"schedule"} else len(d)
+        assert min(len(d - {"optimizer", "lr", "schedule"}) if d >= {"schedule"} else len(d)
                    for d in differences) <= 1, rungs[i].step
     assert len({r.step for r in rungs}) == len(rungs)
     monkeypatch.setenv("DIGITLAB_QUICK", "1")
@@ -75,7 +77,7 @@ def test_fastnet_shapes_and_size():
 
 # --- reporting ----------------------------------------------------------------------------------------
 def test_table_and_last_line_from_made_up_traces():
-    traces = [trace("chapter 4", [50.0, 100.0, 150.0], [0.97, 0.99, 0.991], cap=True),
+    traces = [trace("chapter 4", [50.0, 100.0, 150.0], [0.97, 0.99, 0.991], cap=8),
               trace("fast", [1.0, 2.5, 4.0], [0.95, 0.98, 0.992], schedule="onecycle", optimizer="adamw",
                     lr=0.01, epochs=1)]
     df = speedrun.table(traces, 0.99)
@@ -88,7 +90,7 @@ def test_table_and_last_line_from_made_up_traces():
 
 
 def test_a_chapter_4_run_that_misses_the_target_is_a_lower_bound_and_says_so():
-    slow = trace("chapter 4", [50.0, 100.0, 150.0, 200.0], [0.97, 0.98, 0.985, 0.988], cap=True)
+    slow = trace("chapter 4", [50.0, 100.0, 150.0, 200.0], [0.97, 0.98, 0.985, 0.988], cap=8)
     slow.epochs = 8  # ran on past its 4 epochs to the cap
     fast = trace("fast", [1.0, 2.0], [0.98, 0.99], epochs=1)
     assert speedrun.last_line([slow, fast], 0.99) == "time to 99%: 2.0 s (chapter 4 recipe: >200.0 s, >100.0x faster)"
@@ -106,14 +108,14 @@ def tiny():
 
 
 def test_a_tiny_run_times_every_rung_and_stops_the_clock_for_validation(tiny):
-    chapter4 = Rung("chapter 4", "ch4", epochs=1, cap=True)  # 10 batches of 64
+    chapter4 = Rung("chapter 4", "ch4", epochs=1, cap=2)  # 10 batches of 64
     fast = Rung("fast", "small", net="small + BatchNorm", optimizer="adamw", lr=0.01, schedule="onecycle",
                 batch_size=32, epochs=1, precision="float32")
     traces = speedrun.run([chapter4, fast], tiny, goal=0.999, evals=5, device="cpu", verbose=False)
     first, second = traces
-    # 99.9% is out of reach: the capped rung runs to CAP times its epochs, the other stops at its own
-    assert first.epochs == speedrun.CAP and second.epochs == 1
-    assert len(first.seconds) == 5 * speedrun.CAP and len(second.seconds) == 5
+    # 99.9% is out of reach: the capped rung runs to its cap, the other stops at its own epochs
+    assert first.epochs == 2 and second.epochs == 1
+    assert len(first.seconds) == 2 * 5 and len(second.seconds) == 5
     for t in traces:
         assert all(b > a for a, b in zip(t.seconds, t.seconds[1:]))
         assert all(0 <= a <= 1 for a in t.accuracy)

@@ -30,7 +30,7 @@ META_KEY = "digitlab"
 DEFAULT_STARTER = "# your code here"
 EDITIONS = ("student", "answers")
 
-CHECK_CALL = re.compile(r"\b(ch\d+)\.(\w+)\.check\(")
+CHECK_CALL = re.compile(r"\b(ch\d+[a-z]?)\.(\w+)\.check\(")
 _KEYWORDS_AND_PUNCTUATION = re.compile(
     r"\b(?:return|pass|else|elif|try|except|finally|break|continue|None|True|False|self)\b|[\W_]"
 )
@@ -245,8 +245,8 @@ def catalog_of(module: str) -> dict[str, dict[str, str]]:
     Returns ``{attribute: {"name", "hint", "solution"}}``; empty when the module does not exist.
     Reading the source keeps a grader from importing TensorFlow or PyTorch for a chapter's checks.
     """
-    if not re.fullmatch(r"ch\d+", module):
-        raise ValueError(f"module must look like 'ch03', got {module!r}")
+    if not re.fullmatch(r"ch\d+[a-z]?", module):
+        raise ValueError(f"module must look like 'ch03' or 'ch04b', got {module!r}")
     spec = importlib.util.find_spec(f"digitlab.exercises.{module}")
     if spec is None or not spec.origin:
         return {}
@@ -280,7 +280,7 @@ def modules_used(nb: nbformat.NotebookNode) -> list[str]:
         used |= {m.group(1) for m in CHECK_CALL.finditer(text)}
         for line in text.splitlines():
             if "digitlab.exercises" in line:
-                used |= set(re.findall(r"\b(ch\d+)\b", line))
+                used |= set(re.findall(r"\b(ch\d+[a-z]?)\b", line))
     return sorted(used)
 
 
@@ -307,7 +307,7 @@ def answer_key_markdown(book_dir: str | os.PathLike = "book") -> str:
         lines += [f"## {path.stem}", "", f"{len(found)} exercise(s).", ""]
         for ex in found:
             module, _, attr = ex.name.partition(".")
-            info = catalog_of(module).get(attr, {}) if re.fullmatch(r"ch\d+", module) else {}
+            info = catalog_of(module).get(attr, {}) if re.fullmatch(r"ch\d+[a-z]?", module) else {}
             title, _, body = ex.prompt.strip().partition("\n")
             if not title.startswith("#"):
                 title, body = "", ex.prompt.strip()

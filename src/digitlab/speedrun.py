@@ -24,7 +24,6 @@ from digitlab.torch_cnn import CNN, as_images, as_labels
 from digitlab.torch_train import SCHEDULES, evaluate, make_schedule, train_epoch
 
 EVALS = 20  # validation passes per recipe: the clock reads to a twentieth of a rung's training
-CAP = 2  # a rung with a cap runs up to CAP times its epochs while it has not reached the target
 OPTIMIZERS = ("sgd", "adamw")
 PRECISIONS = ("float32", "bfloat16", "auto")  # "auto": what runtime.precision() picks here
 
@@ -85,7 +84,7 @@ class Rung:
     schedule: str = "last_epoch_drop"
     precision: str = "float32"
     channels_last: bool = False
-    cap: bool = False  # run on (at the last rate) up to CAP * epochs while the target is not reached
+    cap: int | None = None  # the most epochs to run (on at the last rate) while the target is not reached
 
     def __post_init__(self):
         checks = (("net", self.net, tuple(NETS)), ("optimizer", self.optimizer, OPTIMIZERS),
@@ -97,30 +96,31 @@ class Rung:
         runtime._check_positive_int("epochs", self.epochs)
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
-        if self.cap and self.schedule in ("onecycle", "cosine"):
-            raise ValueError(f"cap needs a schedule that can run past its end, not {self.schedule!r}")
+        if self.cap is not None:
+            runtime._check_positive_int("cap", self.cap)
+            if self.cap < self.epochs or self.schedule in ("onecycle", "cosine"):
+                raise ValueError(f"cap must be at least epochs ({self.epochs}), with a schedule that can run past "
+                                 f"its end, not {self.cap!r} with {self.schedule!r}")
 
     def then(self, step: str, change: str, **settings) -> Rung:
         """The next rung: this one with ``settings`` changed (and no cap)."""
-        return dataclasses.replace(self, step=step, change=change, cap=False, **settings)
+        return dataclasses.replace(self, step=step, change=change, cap=None, **settings)
 
 
 def ladder() -> list[Rung]:
     """The rungs, from chapter 4's first recipe to the fastest; quick mode keeps the first, one middle and the last."""
-    chapter4 = Rung("chapter 4", "chapter 4's CNN and first recipe: SGD at 0.1, batches of 64, "
-                    "4 epochs, the last at a tenth of the rate", cap=True)
-    small = chapter4.then("smaller network", "two convolutions (24 and 32 filters) instead of four, "
-                          "pooling before ReLU", net="small")
-    bn = small.then("BatchNorm", "BatchNorm after each convolution", net="small + BatchNorm")
-    onecycle = bn.then("one-cycle AdamW", "AdamW on a one-cycle schedule over 2 epochs "
-                       "(warm up to 0.01, then anneal)", optimizer="adamw", lr=0.01, schedule="onecycle",
-                       epochs=2)
-    batch = onecycle.then("batch 256", "batches of 256 instead of 64", batch_size=256)
-    bf16 = batch.then("bfloat16", "bfloat16 autocast where runtime.precision() picks it", precision="auto")
+    chapter4 = Rung("chapter 4", "chapter 4's CNN and first recipe: SGD at 0.1, batches of 64, 4 epochs, "
+                    "the last at a tenth of the rate", cap=6)
+    small = chapter4.then("small network + BatchNorm", "two convolutions (24 and 32 filters) instead of four, "
+                          "each followed by BatchNorm", net="small + BatchNorm")
+    onecycle = small.then("one-cycle AdamW", "AdamW on a one-cycle schedule: warm up to 0.01, then anneal",
+                          optimizer="adamw", lr=0.01, schedule="onecycle")
+    fewer = onecycle.then("2 epochs", "2 epochs instead of 4", epochs=2)
+    batch = fewer.then("batch 256", "batches of 256 instead of 64", batch_size=256)
+    bf16 = batch.then("bfloat16", "bfloat16 autocast, where runtime.precision() picks it", precision="auto")
     channels = bf16.then("channels_last", "the channels-last memory layout", channels_last=True)
-    final = bf16.then("one epoch", "one epoch instead of two (from the bfloat16 step)", epochs=1)
-    rungs = [chapter4, small, bn, onecycle, batch, bf16, channels, final]
-    return runtime.pick(full=rungs, quick=[dataclasses.replace(chapter4, epochs=2), bn, final])
+    rungs = [chapter4, small, onecycle, fewer, batch, bf16, channels]
+    return runtime.pick(full=rungs, quick=[dataclasses.replace(chapter4, epochs=2, cap=3), fewer, channels])
 
 
 # --- timing ---------------------------------------------------------------------------------------------
@@ -168,8 +168,8 @@ def train_rung(rung: Rung, x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor
     chunk = math.ceil(rung.epochs * steps / evals) * rung.batch_size  # images between validation passes
     generator = torch.Generator().manual_seed(seed)
     trace, elapsed = Trace(rung, precision, model=model), 0.0
-    for epoch in range(rung.epochs * (CAP if rung.cap else 1)):
-        if epoch >= rung.epochs and trace.time_to(goal) is not None:
+    for epoch in range(rung.cap or rung.epochs):
+        if epoch >= rung.epochs and trace.time_to(goal) is not None:  # reached within its own epochs
             break
         order = torch.randperm(len(x), generator=generator).to(x.device)
         for start in range(0, len(x), chunk):
@@ -180,7 +180,10 @@ def train_rung(rung: Rung, x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor
             elapsed += time.perf_counter() - begin
             trace.seconds.append(elapsed)
             trace.accuracy.append(evaluate(model, x_val, y_val)[1])  # the clock is stopped
-        trace.epochs = epoch + 1
+            trace.epochs = epoch + min(start + chunk, len(x)) / len(x)
+            if epoch >= rung.epochs and trace.accuracy[-1] >= goal:  # past its own epochs: stop at the target
+                model.eval()
+                return trace
     model.eval()
     return trace
 
@@ -205,7 +208,7 @@ def run(rungs: list[Rung], data: mnist_data.MNIST, *, goal: float | None = None,
         if verbose:
             reached = trace.time_to(goal)
             when = f"{reached:.1f} s" if reached is not None else "not reached"
-            print(f"{i} {rung.step}: {goal:.0%} validation accuracy: {when}; "
+            print(f"{i} {rung.step}: {percent(goal)} validation accuracy: {when}; "
                   f"{trace.accuracy[-1]:.2%} after {trace.seconds[-1]:.1f} s of training", flush=True)
     return traces
 
@@ -218,6 +221,11 @@ def final_test_accuracy(trace: Trace, data: mnist_data.MNIST) -> float:
 
 
 # --- reporting --------------------------------------------------------------------------------------------
+def percent(accuracy: float) -> str:
+    """An accuracy as a short percentage: 0.99 -> "99%", 0.999 -> "99.9%"."""
+    return f"{accuracy * 100:g}%"
+
+
 def _seconds(value: float | None) -> str:
     return "not reached" if value is None else f"{value:.1f}"
 
@@ -228,8 +236,8 @@ def note(trace: Trace, goal: float) -> str:
     if not rung.cap or trace.epochs <= rung.epochs:
         return ""
     if trace.time_to(goal) is None:
-        return f"; {goal:.0%} not reached in {rung.epochs} epochs, nor by the cap of {trace.epochs:g}"
-    return f"; {goal:.0%} not reached in its {rung.epochs} epochs: run on at the last rate ({trace.epochs:g} epochs)"
+        return f"; {percent(goal)} not reached in {rung.epochs} epochs, nor by the cap of {rung.cap}"
+    return f"; {percent(goal)} not reached in its {rung.epochs} epochs: run on at the last rate ({trace.epochs:.3g} epochs)"
 
 
 def table(traces: list[Trace], goal: float | None = None):
@@ -238,9 +246,9 @@ def table(traces: list[Trace], goal: float | None = None):
 
     goal = target() if goal is None else goal
     rows = [{"step": t.rung.step, "what changed": t.rung.change + note(t, goal),
-             f"seconds to {goal:.0%}": _seconds(t.time_to(goal)),
+             f"seconds to {percent(goal)}": _seconds(t.time_to(goal)),
              "validation accuracy": f"{t.accuracy[-1]:.2%}", "training seconds": f"{t.seconds[-1]:.1f}",
-             "epochs": f"{t.epochs:g}", "precision": t.precision} for t in traces]
+             "epochs": f"{t.epochs:.3g}", "precision": t.precision} for t in traces]
     return pd.DataFrame(rows).rename_axis("#")
 
 
@@ -257,8 +265,8 @@ def last_line(traces: list[Trace], goal: float | None = None) -> str:
     fast, slow, reached = speedup(traces, goal)
     more = "" if reached else ">"  # chapter 4's recipe missed the target: a lower bound
     if fast is None:
-        return f"time to {goal:.0%}: not reached (chapter 4 recipe: {more}{slow:.1f} s)"
-    return f"time to {goal:.0%}: {fast:.1f} s (chapter 4 recipe: {more}{slow:.1f} s, {more}{slow / fast:.1f}x faster)"
+        return f"time to {percent(goal)}: not reached (chapter 4 recipe: {more}{slow:.1f} s)"
+    return f"time to {percent(goal)}: {fast:.1f} s (chapter 4 recipe: {more}{slow:.1f} s, {more}{slow / fast:.1f}x faster)"
 
 
 def plot(traces: list[Trace], goal: float | None = None, ax=None):
