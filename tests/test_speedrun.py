@@ -75,6 +75,17 @@ def test_fastnet_shapes_and_size():
         speedrun.FastNet(widths=(24,))
 
 
+def test_multiply_adds_counts_convolutions_and_linear_layers():
+    # chapter 4: conv1 8x25x28x28, conv2 16x8x25x14x14 and 32x16x25x14x14, conv3 256x32x25x7x7, out 12544x10
+    assert speedrun.multiply_adds(speedrun.CNN()) == (8 * 25 * 784 + 16 * 8 * 25 * 196 + 32 * 16 * 25 * 196
+                                                      + 256 * 32 * 25 * 49 + 12544 * 10)
+    net = speedrun.FastNet().train()
+    assert speedrun.multiply_adds(net) == 24 * 25 * 576 + 32 * 24 * 9 * 100 + 800 * 256 + 256 * 10
+    assert net.training  # the count leaves the mode as it was
+    with pytest.raises(TypeError, match="model"):
+        speedrun.multiply_adds("CNN")
+
+
 # --- reporting ----------------------------------------------------------------------------------------
 def test_table_and_last_line_from_made_up_traces():
     traces = [trace("chapter 4", [50.0, 100.0, 150.0], [0.97, 0.99, 0.991], cap=8),
@@ -129,6 +140,14 @@ def test_a_tiny_run_times_every_rung_and_stops_the_clock_for_validation(tiny):
 def test_run_needs_a_validation_split(tiny):
     with pytest.raises(ValueError, match="validation"):
         speedrun.run([Rung("x", "y")], dataclasses.replace(tiny, x_val=tiny.x_val[:0], y_val=tiny.y_val[:0]))
+
+
+@pytest.mark.parametrize("quick", ["", "1"])
+def test_the_validation_split_is_chapter_4s(monkeypatch, quick):
+    from digitlab import torch_recipes
+
+    monkeypatch.setenv("DIGITLAB_QUICK", quick)
+    assert speedrun.validation_size() == torch_recipes.validation_size()
 
 
 def test_the_cli_knows_the_speedrun():

@@ -23,6 +23,7 @@ from digitlab import runtime
 from digitlab.torch_cnn import CNN, as_images, as_labels
 from digitlab.torch_train import SCHEDULES, evaluate, make_schedule, train_epoch
 
+VALIDATION = 5000  # as chapter 4: training images held out to monitor training
 EVALS = 20  # validation passes per recipe: the clock reads to a twentieth of a rung's training
 OPTIMIZERS = ("sgd", "adamw")
 PRECISIONS = ("float32", "bfloat16", "auto")  # "auto": what runtime.precision() picks here
@@ -60,6 +61,32 @@ class FastNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits [N, 10] for images [N, 1, 28, 28]."""
         return self.classifier(self.features(x))
+
+
+def multiply_adds(model: nn.Module) -> int:
+    """Multiply-adds of one forward pass of one 28x28 image through ``model``'s convolutions and linear layers."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    total = 0
+
+    def count(module: nn.Module, inputs, output: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(module, nn.Conv2d):  # each output value sums kernel area x input channels products
+            kh, kw = module.kernel_size
+            total += output[0].numel() * kh * kw * module.in_channels // module.groups
+        else:
+            total += module.in_features * module.out_features
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, 1, 28, 28, device=next(model.parameters()).device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return total
 
 
 NETS = {
@@ -309,7 +336,9 @@ def main(seed: int = 0) -> int:
 
 
 def validation_size() -> int:
-    """Training images held out for validation, as chapter 4 holds them out."""
-    from digitlab.torch_recipes import validation_size as chapter4_validation
+    """Training images held out for validation: chapter 4's 5,000 (``torch_recipes.validation_size``), 500 in quick mode.
 
-    return chapter4_validation()
+    Not imported from ``torch_recipes``, which would make this chapter depend on chapter 7's
+    training code (a test keeps the two equal).
+    """
+    return runtime.pick(full=VALIDATION, quick=VALIDATION // 10)
