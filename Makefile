@@ -97,7 +97,7 @@ bench: data  ## train or load every model (full mode) and write _build/results/r
 
 # The "Training fast" chapter's ladder outside the book (full mode): every step trained side by side,
 # the table printed, the final recipe checked once on the test set. Its last line reads
-# `time to 99%: <s> s (chapter 4 recipe: <s> s, <ratio>x faster)`. About 5 minutes on a 2-core CPU.
+# `time to 99%: <s> s (chapter 4 recipe: <s> s, <ratio>x faster)`. Minutes on a CPU, most for chapter 4's recipe.
 speedrun: data  ## time chapter 4's recipe and the faster steps to 99% validation accuracy (last line: the speed-up)
 	DIGITLAB_STRICT=1 env -u DIGITLAB_QUICK $(BIN)/digitlab speedrun
 
