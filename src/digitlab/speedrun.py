@@ -178,7 +178,7 @@ class Trace:
 
 
 def _optimizer(rung: Rung, model: nn.Module) -> torch.optim.Optimizer:
-    if rung.optimizer == "adamw":  # tuomaso's betas: a shorter memory suits a one-epoch run
+    if rung.optimizer == "adamw":  # tuomaso's betas: a shorter memory suits a short run
         return torch.optim.AdamW(model.parameters(), lr=rung.lr, betas=(0.7, 0.9))
     return torch.optim.SGD(model.parameters(), lr=rung.lr)
 
