@@ -103,13 +103,7 @@ def machine() -> dict:
 
 
 def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return runtime.cpu_name()
 
 
 def compression(name: str = "torch_strong") -> list[dict] | None:

@@ -318,11 +318,9 @@ def plot(traces: list[Trace], goal: float | None = None, ax=None):
 
 def main(seed: int = 0) -> int:
     """``digitlab speedrun``: run the ladder, print its table, check the final recipe on the test set once."""
-    import platform
-
     goal = target()
     mnist = mnist_data.load_mnist(normalize=False, validation=validation_size())
-    print(f"speedrun on {platform.processor() or platform.machine()} ({runtime.device()}, "
+    print(f"speedrun on {runtime.cpu_name()} ({runtime.device()}, "
           f"{torch.get_num_threads()} threads, precision here: {runtime.precision()}); "
           f"{len(mnist.y_train):,} training and {len(mnist.y_val):,} validation images"
           f"{' (quick mode)' if runtime.is_quick() else ''}; seconds are training only", flush=True)
