@@ -1,30 +1,48 @@
 """Tests for digitlab.bench and `digitlab bench`: one row per zoo model, trained once, written as JSON."""
 
 import json
+from dataclasses import dataclass
 
 import pytest
 
 from digitlab import bench, cli, zoo
 
 
+@dataclass(frozen=True)
+class FakeSettings:
+    framework: str
+    version: int = 1
+
+
+CALLS: list[int] = []
+
+
+def train_fake(settings: FakeSettings):
+    CALLS.append(1)
+    return {"weights": [1, 2]}, zoo.Card(test_accuracy=0.9 + 0.01 * len(CALLS), epochs=2, seconds_per_epoch=1.5,
+                                         params=2)
+
+
+def _fake(name: str, framework: str) -> zoo.Recipe:
+    return zoo.Recipe(name=name, framework=framework, suffix=".json", settings=FakeSettings(framework),
+                      train=train_fake, description=f"{name} model",
+                      save=lambda model, path: path.write_text(json.dumps(model)),
+                      load=lambda path, settings: json.loads(path.read_text()))
+
+
+FAKE_A, FAKE_B = _fake("fake_a", "pytorch"), _fake("fake_b", "keras")
+
+
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
-    """A zoo recipe that 'trains' instantly and counts how often it was trained."""
+    """Two zoo recipes that 'train' instantly; yields the list counting their trainings."""
     monkeypatch.setenv("DIGITLAB_HOME", str(tmp_path))
     monkeypatch.setattr(zoo, "_LOADED", {})
-    calls = []
-
-    def train():
-        calls.append(1)
-        return {"weights": [1, 2]}, {"test_accuracy": 0.9 + 0.01 * len(calls), "epochs": 2,
-                                     "seconds_per_epoch": 1.5, "params": 2}
-
-    for name, framework in (("fake_a", "pytorch"), ("fake_b", "keras")):
-        monkeypatch.setitem(zoo._RECIPES, name, zoo.Recipe(
-            name=name, framework=framework, train=train, suffix=".json", description=f"{name} model",
-            save=lambda model, path: path.write_text(json.dumps(model)),
-            load=lambda path: json.loads(path.read_text())))
-    return calls
+    monkeypatch.setattr(zoo, "_RECIPES", {})
+    monkeypatch.setitem(zoo.REGISTRY, "fake_a", f"{__name__}:FAKE_A")
+    monkeypatch.setitem(zoo.REGISTRY, "fake_b", f"{__name__}:FAKE_B")
+    CALLS.clear()
+    return CALLS
 
 
 def test_collect_trains_each_missing_model_once_then_reads_cards(fake):
@@ -41,7 +59,7 @@ def test_collect_trains_each_missing_model_once_then_reads_cards(fake):
 
 
 def test_row_fills_what_a_chapter_saved_without_get(fake):
-    zoo.save("fake_a", {"w": 1}, {"test_accuracy": 0.95, "epochs": 3, "seconds_per_epoch": 2.0})
+    zoo.save("fake_a", {"w": 1}, zoo.Card(test_accuracy=0.95, epochs=3, seconds_per_epoch=2.0, params=2))
     r = bench.row("fake_a", zoo.card("fake_a"))
     assert r["framework"] == "pytorch" and r["device"] and r["train_seconds"] == 6.0
     with pytest.raises(ValueError, match="card"):

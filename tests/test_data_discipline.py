@@ -67,7 +67,7 @@ def test_no_chapter_trains_or_monitors_on_the_test_set(notebook):
 @pytest.mark.parametrize("snippet", [
     "model.fit(x_train, y_train, validation_data=(x_test, y_test))",
     "history = fit(model, mnist.x_test, mnist.y_test)",
-    "torch_models.train(model, data, epochs, monitor=test_loader)",
+    "torch_train.fit(model, data, epochs, monitor=test_loader)",
     "def fit(model, epochs):\n    for epoch in range(epochs):\n        acc = test(model, x_test, y_test)\n",
 ])
 def test_the_check_catches_test_data_in_training_calls(snippet):

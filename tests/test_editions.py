@@ -176,7 +176,7 @@ def test_every_exercise_follows_the_convention(chapter):
     assert found, f"{chapter.name} has no exercise (no cell tagged 'solution')"
     names = [e.name for e in found]
     assert len(set(names)) == len(names), f"an exercise is checked twice: {names}"
-    assert all(re.fullmatch(r"ch\d+\.\w+", n) for n in names), f"a solution has no check after it: {names}"
+    assert all(re.fullmatch(r"ch\d+[a-z]?\.\w+", n) for n in names), f"a solution has no check after it: {names}"
     assert sorted(names) == sorted(grade.expected_exercises(nb)), (
         "the notebook's exercises and those defined in digitlab.exercises differ")
     for e in found:

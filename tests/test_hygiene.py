@@ -42,7 +42,7 @@ def test_notebook_has_no_outputs_and_python3_kernel(path):
 def trains_a_network(nb: dict) -> bool:
     """True when a notebook trains a network itself or through the zoo (a fresh Colab runtime trains)."""
     code = "\n".join("".join(c["source"]) for c in nb["cells"][1:] if c["cell_type"] == "code")
-    pattern = r"^\s*(import|from)\s+(keras|tensorflow|torch)\b|\b(zoo|bench|keras_models|torch_models)\b"
+    pattern = r"^\s*(import|from)\s+(keras|tensorflow|torch)\b|\b(zoo|bench|keras_models|torch_\w+)\b"
     return bool(re.search(pattern, code, flags=re.M))
 
 

@@ -38,22 +38,25 @@ def test_build_mlp_validates(kwargs, message):
         keras_models.build_mlp(**kwargs)
 
 
-def test_training_a_few_steps_and_the_facts():
+def test_training_a_few_steps_and_the_card():
     rng = np.random.default_rng(0)
     x, y = rng.random((256, 28, 28), dtype=np.float32), rng.integers(0, 10, 256)
     model = keras_models.build_mlp(32)
     timer = keras_models.EpochTimer()
     history = model.fit(x, y, epochs=2, batch_size=64, callbacks=[timer], verbose=0)
     assert len(history.history["loss"]) == 2 and len(timer.seconds) == 2
-    facts = keras_models.mlp_facts(model, 0.5, timer)
-    assert facts["epochs"] == 2 and facts["params"] == model.count_params()
-    assert facts["test_accuracy"] == 0.5 and facts["seconds_per_epoch"] > 0
-    assert facts["input_shape"] == [28, 28]
+    card = keras_models.make_card(model, 0.5, timer, batch_size=64)
+    assert isinstance(card, zoo.Card) and card.batch_size == 64
+    assert card.epochs == 2 and card.params == model.count_params()
+    assert card.test_accuracy == 0.5 and card.seconds_per_epoch > 0
+    assert card.extra["input_shape"] == [28, 28]
     with pytest.raises(ValueError, match="EpochTimer"):
-        keras_models.mlp_facts(model, 0.5, keras_models.EpochTimer())
+        keras_models.make_card(model, 0.5, keras_models.EpochTimer(), batch_size=64)
 
 
 def test_keras_mlp_recipe_is_registered():
     recipe = zoo.recipe("keras_mlp")
     assert recipe.framework == "keras" and recipe.suffix == ".keras"
-    assert recipe.train is keras_models.train_mlp
+    assert recipe.train is keras_models.train_mlp and recipe.settings is keras_models.MLP_SETTINGS
+    # the builder's defaults are the recipe's settings, so the two cannot drift apart
+    assert keras_models.build_mlp(compile=False).layers[1].units == recipe.settings.hidden

@@ -1,4 +1,4 @@
-"""Unit tests of the CNN in digitlab.keras_models: architecture, parameter count, one training step."""
+"""Unit tests of the CNN in digitlab.keras_models: architecture, parameter count, one training step, its recipe."""
 
 import numpy as np
 import pytest
@@ -53,6 +53,12 @@ def test_one_training_step_lowers_the_loss():
     assert model.evaluate(x, y, verbose=0)[0] < before
 
 
-def test_cnn_facts_need_a_used_timer(cnn):
+def test_cnn_card_needs_a_used_timer(cnn):
     with pytest.raises(ValueError, match="EpochTimer"):
-        km.cnn_facts(cnn, 0.99, km.EpochTimer())
+        km.make_card(cnn, 0.99, km.EpochTimer(), batch_size=km.CNN_SETTINGS.batch_size)
+
+
+def test_cnn_recipe_settings_are_the_builders_defaults():
+    model = km.build_cnn(compile=False)
+    assert model.layers[-2].units == km.CNN_SETTINGS.dense
+    assert km.CNN_RECIPE.settings is km.CNN_SETTINGS and km.CNN_RECIPE.train is km.train_cnn

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -106,7 +107,13 @@ def test_load_backend_validates_and_prefers_onnx(monkeypatch, tmp_path):
     assert predict.default_model() == "keras_cnn"
     with pytest.raises(ValueError, match="no ONNX export"):
         predict.load_backend(backend="onnx")
-    fake = zoo.Recipe(name="fake_torch", framework="torch", train=None, save=None, load=None, suffix=".pt")
+    @dataclass(frozen=True)
+    class NoSettings:
+        version: int = 1
+
+    fake = zoo.Recipe(name="fake_torch", framework="torch", suffix=".pt", settings=NoSettings(),
+                      train=None, save=None, load=None)
+    monkeypatch.setitem(zoo.REGISTRY, "fake_torch", "unused:FAKE")
     monkeypatch.setitem(zoo._RECIPES, "fake_torch", fake)
     with pytest.raises(ValueError, match="not a Keras model"):
         predict.load_backend("fake_torch", backend="keras")

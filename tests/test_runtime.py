@@ -206,3 +206,10 @@ def test_glue_works_with_and_without_myst_nb(monkeypatch, capsys):
     assert "shown" in capsys.readouterr().out
     with pytest.raises(ValueError, match="identifier"):
         runtime.glue("not valid", 1)
+
+
+def test_cpu_name_is_a_non_empty_name():
+    from digitlab import runtime as rt
+
+    name = rt.cpu_name()
+    assert isinstance(name, str) and name.strip() == name and name

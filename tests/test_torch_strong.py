@@ -1,44 +1,55 @@
-"""Tests for chapter 7's part of digitlab.torch_models: StrongNet, Ensemble, schedules, train_strong."""
+"""Tests for chapter 7's networks (digitlab.torch_strong) and the zoo recipes of the committee."""
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 from digitlab import data, zoo  # noqa: E402
-from digitlab import torch_models as tm  # noqa: E402
+from digitlab import torch_recipes as recipes  # noqa: E402
+from digitlab import torch_strong as ts  # noqa: E402
+from digitlab.torch_cnn import count_params  # noqa: E402
 
 
 def test_strongnet_shapes_params_and_standardisation_inside():
-    model = tm.StrongNet().eval()
+    model = ts.StrongNet().eval()
     assert model(torch.rand(5, 1, 28, 28)).shape == (5, 10)
-    assert 50_000 < tm.count_params(model) < 200_000
-    assert isinstance(model.features[0], tm.Standardize)
+    assert 50_000 < count_params(model) < 200_000
+    assert isinstance(model.features[0], ts.Standardize)
     x = torch.full((1, 1, 28, 28), data.PIXEL_MEAN)
     assert torch.allclose(model.features[0](x), torch.zeros_like(x), atol=1e-6)
 
 
 def test_strongnet_variants_and_errors():
-    plain = tm.StrongNet((4, 8, 16), batch_norm=False, dropout=0.3, residual=False)
+    plain = ts.StrongNet((4, 8, 16), batch_norm=False, dropout=0.3)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
     assert any(isinstance(m, torch.nn.Dropout) for m in plain.modules())
-    assert not any(isinstance(m, tm.ResidualBlock) for m in plain.modules())
-    single = tm.StrongNet(middle_convs=1)
-    assert tm.count_params(tm.StrongNet()) - tm.count_params(single) == 32 * 32 * 9 + 2 * 32  # conv + BN
-    with pytest.raises(ValueError, match="middle_convs"):
-        tm.StrongNet(middle_convs=0)
-    pooled = tm.StrongNet(head="average")
-    assert tm.count_params(tm.StrongNet()) - tm.count_params(pooled) == 64 * 48 * 10  # 49 positions, not 1
-    assert pooled(torch.rand(2, 1, 28, 28)).shape == (2, 10)
-    with pytest.raises(ValueError, match="head"):
-        tm.StrongNet(head="max")
+    assert any(isinstance(m, ts.ResidualBlock) for m in plain.modules())
+    # the head reads all 7x7 positions of the last stage
+    assert ts.StrongNet((4, 8, 16)).head[-1].in_features == 16 * 7 * 7
     with pytest.raises(ValueError, match="widths"):
-        tm.StrongNet((8, 16))
+        ts.StrongNet((8, 16))
     with pytest.raises(ValueError, match="dropout"):
-        tm.StrongNet(dropout=1.0)
+        ts.StrongNet(dropout=1.0)
+
+
+@pytest.mark.parametrize("kernel", [3, 5, 7])
+def test_kernelnet_uses_one_kernel_size_and_keeps_the_shapes(kernel):
+    model = ts.KernelNet(kernel, (4, 8, 16)).eval()
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 3 and all(c.kernel_size == (kernel, kernel) for c in convs)
+    assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    assert model.head[-1].in_features == 16 * 7 * 7
+
+
+def test_kernelnet_rejects_bad_arguments():
+    for kernel in (4, 0, True):
+        with pytest.raises(ValueError, match="kernel"):
+            ts.KernelNet(kernel)
+    with pytest.raises(ValueError, match="widths"):
+        ts.KernelNet(5, (8, 16))
 
 
 def test_residual_block_adds_its_input():
-    block = tm.ResidualBlock(4).eval()
+    block = ts.ResidualBlock(4).eval()
     for p in block.body.parameters():
         torch.nn.init.zeros_(p)  # f(x) = 0, so the block is relu(x)
     x = torch.randn(2, 4, 7, 7)
@@ -46,37 +57,14 @@ def test_residual_block_adds_its_input():
 
 
 def test_ensemble_averages_probabilities():
-    a, b = tm.StrongNet((4, 8, 8)).eval(), tm.StrongNet((4, 8, 8)).eval()
+    a, b = ts.StrongNet((4, 8, 8)).eval(), ts.KernelNet(5, (4, 8, 8)).eval()
     x = torch.rand(6, 1, 28, 28)
     with torch.no_grad():
         expected = (torch.softmax(a(x), 1) + torch.softmax(b(x), 1)) / 2
-        out = tm.Ensemble([a, b])(x)
+        out = ts.Ensemble([a, b])(x)
     assert torch.allclose(out.exp(), expected, atol=1e-6)
     with pytest.raises(ValueError, match="members"):
-        tm.Ensemble([])
-
-
-@pytest.mark.parametrize("schedule", tm.SCHEDULES)
-def test_schedules_shape_the_learning_rate(schedule):
-    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=0.01)
-    sched = tm.make_schedule(opt, schedule, 0.01, 100)
-    lrs = []
-    for _ in range(100):
-        lrs.append(sched.get_last_lr()[0])
-        opt.step()
-        sched.step()
-    if schedule == "constant":
-        assert lrs == [0.01] * 100
-    else:
-        assert max(lrs) == pytest.approx(0.01, rel=1e-3) and lrs[-1] < 0.001
-    if schedule == "onecycle":
-        assert lrs[0] < 0.001 and 20 <= int(np.argmax(lrs)) <= 30  # warm-up for a quarter
-
-
-def test_make_schedule_rejects_unknown_names():
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
-    with pytest.raises(ValueError, match="schedule"):
-        tm.make_schedule(opt, "step", 0.1, 10)
+        ts.Ensemble([])
 
 
 def test_train_strong_learns_a_small_subset():
@@ -85,27 +73,41 @@ def test_train_strong_learns_a_small_subset():
     keep = data.stratified_subset(mnist.y_train, 1500)
     small = data.MNIST(mnist.x_train[keep], mnist.y_train[keep], mnist.x_val, mnist.y_val,
                        mnist.x_test[:500], mnist.y_test[:500])
-    model = tm.StrongNet((8, 16, 32))
-    history = tm.train_strong(model, small, 2, batch_size=64, device="cpu", verbose=False)
+    model = ts.StrongNet((8, 16, 32))
+    history = ts.train_strong(model, small, 2, batch_size=64, device="cpu", verbose=False)
     assert len(history["lr"]) == 2 * 24 and len(history["val_accuracy"]) == 2
     assert history["val_accuracy"][-1] > 0.6 and "test_accuracy" not in history
     assert not model.training
     with pytest.raises(TypeError, match="data"):
-        tm.train_strong(model, (mnist.x_train, mnist.y_train), 1)
+        ts.train_strong(model, (mnist.x_train, mnist.y_train), 1)
     with pytest.raises(ValueError, match="epochs"):
-        tm.train_strong(model, small, 0)
+        ts.train_strong(model, small, 0)
     with pytest.raises(ValueError, match="augment"):
-        tm.train_strong(model, small, 1, augment="mixup")
+        ts.train_strong(model, small, 1, augment="mixup")
     no_validation = data.MNIST(small.x_train, small.y_train, small.x_val[:0], small.y_val[:0],
                                small.x_test, small.y_test)
     with pytest.raises(ValueError, match="validation split"):
-        tm.train_strong(model, no_validation, 1)
+        ts.train_strong(model, no_validation, 1)
 
 
-def test_zoo_knows_the_strong_models_and_the_ensemble():
-    members = [tm.strong_member(s) for s in tm.ENSEMBLE_SEEDS]
-    assert members[0] == "torch_strong" and len(set(members)) == len(members) >= 3
-    for name in [*members, "torch_ensemble"]:
-        assert name in zoo.names()
+def test_the_committee_is_declared_in_the_zoo():
+    ensemble = zoo.recipe("torch_ensemble")
+    assert ensemble.requires == ensemble.settings.members == ("torch_strong", "torch_k5", "torch_k7")
+    kernels = [zoo.recipe(name).settings.kernel for name in ensemble.requires]
+    assert kernels == [3, 5, 7], "members differ in what they see, not only in their seed"
+    for name in [*ensemble.requires, "torch_ensemble"]:
         assert zoo.recipe(name).framework == "pytorch"
-        assert zoo.PROVIDERS[name] == "digitlab.torch_models"  # found without importing TensorFlow
+        assert zoo.REGISTRY[name].startswith("digitlab.torch_recipes:")  # found without importing TensorFlow
+
+
+def test_ensemble_recipe_takes_its_members_as_arguments_and_loads_back(tmp_path):
+    settings = zoo.recipe("torch_ensemble").settings
+    with pytest.raises(ValueError, match="members"):
+        recipes.train_ensemble(settings, ts.StrongNet())
+    members = [recipes.build_member(zoo.recipe(name).settings).eval() for name in settings.members]
+    path = tmp_path / "ensemble.pt"
+    recipes.save_state(ts.Ensemble(members), path)
+    loaded = recipes.load_ensemble(path, settings)
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(loaded.cpu()(x), ts.Ensemble(members)(x), atol=1e-5)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -10,26 +12,34 @@ import pytest
 from digitlab import zoo
 
 
+@dataclass(frozen=True)
+class ToySettings:
+    epochs: int = 1
+    widths: tuple[int, int] = (8, 16)
+
+
+TRAINED: list[int] = []
+
+
+def train_toy(settings: ToySettings):
+    TRAINED.append(1)
+    return np.arange(4.0), zoo.Card(test_accuracy=0.5, epochs=settings.epochs, seconds_per_epoch=0.1, params=4)
+
+
+TOY = zoo.Recipe(name="toy", framework="numpy", suffix=".npy", settings=ToySettings(), train=train_toy,
+                 save=lambda model, path: np.save(open(path, "wb"), model),
+                 load=lambda path, settings: np.load(path), description="a toy")
+
+
 @pytest.fixture
 def toy(monkeypatch, tmp_path):
-    """A registered toy 'model' (a NumPy array) that counts how often it was trained."""
+    """The toy recipe above in the registry (a NumPy array 'model'); yields the list counting its trainings."""
     monkeypatch.setenv("DIGITLAB_HOME", str(tmp_path))
-    trained = []
-
-    def train():
-        trained.append(1)
-        return np.arange(4.0), {"test_accuracy": 0.5, "epochs": 1}
-
-    recipe = zoo.Recipe(
-        name="toy", framework="numpy", train=train,
-        save=lambda model, path: np.save(open(path, "wb"), model),
-        load=lambda path: np.load(path), suffix=".npy", description="a toy",
-    )
-    zoo.register(recipe)
-    zoo._LOADED.clear()
-    yield trained
-    zoo._RECIPES.pop("toy", None)
-    zoo._LOADED.clear()
+    monkeypatch.setitem(zoo.REGISTRY, "toy", f"{__name__}:TOY")
+    monkeypatch.setattr(zoo, "_RECIPES", {})
+    monkeypatch.setattr(zoo, "_LOADED", {})
+    TRAINED.clear()
+    return TRAINED
 
 
 def test_get_trains_once_then_loads(toy, monkeypatch, capsys):
@@ -38,8 +48,10 @@ def test_get_trains_once_then_loads(toy, monkeypatch, capsys):
     assert np.array_equal(model, np.arange(4.0)) and toy == [1]
     assert zoo.model_path("toy").exists()
     card = zoo.card("toy")
-    assert card["test_accuracy"] == 0.5 and card["mode"] == "full" and card["framework"] == "numpy"
-    assert "train_seconds" in card and "numpy" in card["env"]
+    assert isinstance(card, zoo.Card) and card.name == "toy"
+    assert card.test_accuracy == 0.5 and card.mode == "full" and card.framework == "numpy"
+    assert card.train_seconds is not None and "numpy" in card.env
+    assert card.settings == {"type": "ToySettings", "epochs": 1, "widths": [8, 16]} and card.settings_hash
     zoo._LOADED.clear()
     again = zoo.get("toy")
     assert np.array_equal(again, model) and toy == [1]
@@ -77,7 +89,7 @@ def test_save_is_atomic(toy, monkeypatch):
         path.write_bytes(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(zoo._RECIPES["toy"], "save", broken_save)
+    zoo._RECIPES["toy"] = dataclasses.replace(TOY, save=broken_save)
     with pytest.raises(OSError, match="disk full"):
         zoo.get("toy")
     assert not zoo.model_path("toy").exists()
@@ -87,6 +99,44 @@ def test_save_is_atomic(toy, monkeypatch):
 def test_unknown_model_names_the_known_ones():
     with pytest.raises(KeyError, match="keras_cnn"):
         zoo.recipe("no_such_model")
+
+
+def test_registry_entries_must_name_their_recipe(toy, monkeypatch):
+    monkeypatch.setitem(zoo.REGISTRY, "toy2", f"{__name__}:TOY")
+    with pytest.raises(TypeError, match="must be the Recipe of 'toy2'"):
+        zoo.recipe("toy2")
+
+
+def test_recipe_settings_must_be_a_frozen_dataclass():
+    with pytest.raises(ValueError, match="frozen dataclass"):
+        dataclasses.replace(TOY, settings={"epochs": 1})
+    with pytest.raises(ValueError, match="requires"):
+        dataclasses.replace(TOY, requires="toy")
+
+
+def test_save_takes_a_card(toy):
+    with pytest.raises(ValueError, match="Card"):
+        zoo.save("toy", np.zeros(2), {"test_accuracy": 0.5})
+
+
+def test_card_round_trips_through_json_with_extra_fields():
+    card = zoo.Card(test_accuracy=0.9, epochs=2, seconds_per_epoch=1.0, params=3, extra={"loss": [0.5, 0.2]})
+    again = zoo.Card.from_dict(json.loads(json.dumps(card.to_dict())))
+    assert again == card and again.to_dict()["loss"] == [0.5, 0.2]
+    with pytest.raises(ValueError, match="missing"):
+        zoo.Card.from_dict({"test_accuracy": 0.5})
+
+
+def test_requirements_are_trained_first_and_passed_in(toy, monkeypatch):
+    def train_pair(settings, first):
+        return np.concatenate([first, first]), zoo.Card(test_accuracy=1.0, epochs=0, seconds_per_epoch=0, params=0)
+
+    pair = zoo.Recipe(name="pair", framework="numpy", suffix=".npy", settings=ToySettings(), train=train_pair,
+                      save=TOY.save, load=TOY.load, requires=("toy",))
+    monkeypatch.setitem(zoo.REGISTRY, "pair", "unused:PAIR")
+    zoo._RECIPES["pair"] = pair
+    assert np.array_equal(zoo.get("pair"), np.tile(np.arange(4.0), 2))
+    assert toy == [1] and zoo.is_cached("toy") and zoo.is_cached("pair")
 
 
 def test_card_is_json(toy):
@@ -134,65 +184,81 @@ def test_prefetch_trains_side_by_side_in_worker_processes(monkeypatch, tmp_path,
     assert "2 at a time, 1 thread each" in out and "trained torch_cnn_bn" in out
     for name in names:
         card = zoo.card(name)
-        assert card["side_by_side"] == 2 and card["mode"] == "quick"
-        assert card["test_accuracy"] > 0.5, "the worker's model learned"
+        assert card.side_by_side == 2 and card.mode == "quick"
+        assert card.test_accuracy > 0.5, "the worker's model learned"
     assert zoo.prefetch(names, workers=2) == []
     assert zoo.prefetch(names) == [], "nothing to train: no worker is started"
     model = zoo.get("torch_cnn", verbose=False)  # the worker's file loads here
-    assert sum(p.numel() for p in model.parameters()) == zoo.card("torch_cnn")["params"]
+    assert sum(p.numel() for p in model.parameters()) == zoo.card("torch_cnn").params
     zoo._LOADED.clear()
 
 
 def test_a_model_of_an_older_recipe_is_trained_again(toy, capsys):
-    zoo.recipe("toy").settings = {"epochs": 1, "widths": (8, 16)}
     zoo.get("toy")
-    assert zoo.card("toy")["settings"] == {"epochs": 1, "widths": [8, 16]}
     zoo._LOADED.clear()
     zoo.get("toy")
     assert len(toy) == 1, "same settings: the cached model is loaded"
-    zoo.recipe("toy").settings = {"epochs": 2, "widths": (8, 16)}
+    zoo._RECIPES["toy"] = dataclasses.replace(TOY, settings=ToySettings(epochs=2))
     assert not zoo.is_cached("toy")
     assert zoo.stale_settings("toy") == "epochs: 1 -> 2"
     zoo._LOADED.clear()
     zoo.get("toy")
-    assert len(toy) == 2 and zoo.card("toy")["settings"]["epochs"] == 2
+    assert len(toy) == 2 and zoo.card("toy").settings["epochs"] == 2 and zoo.card("toy").epochs == 2
     assert "trained with other settings (epochs: 1 -> 2); training again" in capsys.readouterr().out
 
 
-def test_a_card_without_settings_counts_as_stale(toy):
+def test_a_card_without_a_settings_hash_counts_as_stale(toy):
     zoo.get("toy")
-    card = zoo.card("toy")
-    del card["settings"]
+    card = json.loads(zoo.card_path("toy").read_text())
+    del card["settings_hash"]  # as cards written before the Card type were
     zoo.card_path("toy").write_text(json.dumps(card))
     assert zoo.stale_settings("toy") == "the card predates recipe settings"
     zoo._LOADED.clear()
     assert zoo.prefetch(["toy"], workers=1) == ["toy"] and len(toy) == 2
 
 
+def test_a_card_of_the_old_format_counts_as_stale(toy):
+    zoo.get("toy")
+    zoo.card_path("toy").write_text(json.dumps({"name": "toy", "test_accuracy": 0.5}))
+    assert zoo.stale_settings("toy") == "the card predates the Card format"
+    assert not zoo.is_cached("toy")
+
+
 def test_every_registered_recipe_states_its_settings():
+    """Each recipe's settings are a frozen dataclass with a version; its hash goes on the card."""
+    hashes = set()
     for name in zoo.names():
         settings = zoo.recipe(name).settings
-        version = settings.get("version")
-        assert isinstance(version, int) and version >= 1 and "epochs" in settings, name
+        assert dataclasses.is_dataclass(settings) and settings.__dataclass_params__.frozen, name
+        fields = {f.name for f in dataclasses.fields(settings)}
+        assert "version" in fields and ("epochs" in fields or "members" in fields), name
+        hashes.add(zoo.settings_hash(settings))
+    assert len(hashes) == len(zoo.names()), "two recipes share their settings"
 
 
 RACER = """
 import sys, time
+from dataclasses import dataclass
 import numpy as np
 from pathlib import Path
 from digitlab import zoo
 
 log = Path(sys.argv[1])
 
-def train():
+@dataclass(frozen=True)
+class Settings:
+    version: int = 1
+
+def train(settings):
     with log.open("a") as f:
         f.write("trained\\n")
     time.sleep(2)  # long enough for the other process to reach the lock
-    return np.arange(3.0), {"test_accuracy": 0.5}
+    return np.arange(3.0), zoo.Card(test_accuracy=0.5, epochs=1, seconds_per_epoch=2.0, params=3)
 
-zoo.register(zoo.Recipe(name="slow_toy", framework="numpy", train=train,
-                        save=lambda model, path: np.save(open(path, "wb"), model),
-                        load=lambda path: np.load(path), suffix=".npy"))
+SLOW_TOY = zoo.Recipe(name="slow_toy", framework="numpy", suffix=".npy", settings=Settings(), train=train,
+                      save=lambda model, path: np.save(open(path, "wb"), model),
+                      load=lambda path, settings: np.load(path))
+zoo.REGISTRY["slow_toy"] = "__main__:SLOW_TOY"
 print("model", zoo.get("slow_toy").tolist())
 """
 

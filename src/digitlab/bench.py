@@ -24,7 +24,10 @@ LIBRARIES = ("numpy", "tensorflow", "keras", "torch", "onnxruntime", "scikit-lea
 
 
 def ensure(name: str, verbose: bool = True) -> dict:
-    """The card of zoo model ``name``, training (and caching) the model first if it never was."""
+    """The card of zoo model ``name`` as a dict, training (and caching) the model first if it never was.
+
+    A model that requires others (an ensemble) also gets ``member_train_seconds``, their training time.
+    """
     if name not in zoo.names():
         raise ValueError(f"name must be a zoo model, one of {zoo.names()}; got {name!r}")
     if not zoo.is_cached(name):  # never trained, or trained by an older recipe
@@ -32,11 +35,17 @@ def ensure(name: str, verbose: bool = True) -> dict:
     card = zoo.card(name)
     if card is None:
         raise RuntimeError(f"zoo model {name!r} was trained but left no card at {zoo.card_path(name)}")
-    return card
+    out = card.to_dict()
+    members = [zoo.card(member) for member in zoo.recipe(name).requires]
+    if members:
+        out["member_train_seconds"] = round(sum(m.train_seconds or 0 for m in members if m), 2)
+    return out
 
 
 def row(name: str, card: dict) -> dict:
     """The results row of zoo model ``name`` from its card: the common columns (missing facts are None) plus versions."""
+    if isinstance(card, zoo.Card):
+        card = card.to_dict()
     if not isinstance(card, dict):
         raise ValueError(f"card must be a zoo card (a dict), got {type(card).__name__}")
     out = {column: card.get(column) for column in COLUMNS}
@@ -97,13 +106,7 @@ def machine() -> dict:
 
 
 def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return runtime.cpu_name()
 
 
 def compression(name: str = "torch_strong") -> list[dict] | None:

@@ -169,6 +169,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_speedrun(args: argparse.Namespace) -> int:
+    """Run the "Training fast" ladder and print its table; the last line is the time to 99%."""
+    from digitlab import speedrun
+
+    return speedrun.main(seed=args.seed)
+
+
 def cmd_exec_cache(args: argparse.Namespace) -> int:
     """Send back to execution the chapters whose code, package modules, zoo models or environment changed."""
     from digitlab import buildcache
@@ -248,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="JSON results file to write (default: print only)")
     p.add_argument("--models", default=None, help="comma-separated zoo names (default: every model)")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("speedrun", help="train the \"Training fast\" ladder and print the seconds to 99%% validation accuracy")
+    p.add_argument("--seed", type=int, default=0, help="seed of every rung (default: 0)")
+    p.set_defaults(func=cmd_speedrun)
 
     p = sub.add_parser("exec-cache", help="before a build: re-execute exactly the chapters whose inputs changed")
     from digitlab.buildcache import add_arguments  # light: ast, json, hashlib

@@ -158,10 +158,10 @@ class Package:
         return self._lists[module]
 
     def providers(self) -> dict[str, str]:
-        """The zoo's ``PROVIDERS`` (model name -> module registering its recipe), read from ``zoo.py``."""
+        """The zoo's ``REGISTRY`` as model name -> module defining its recipe, read from ``zoo.py``."""
         tree = self._tree.get(f"{self.name}.zoo")
         for node in ast.walk(tree) if tree else ():
             target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
-            if isinstance(target, ast.Name) and target.id == "PROVIDERS" and node.value is not None:
-                return ast.literal_eval(node.value)
+            if isinstance(target, ast.Name) and target.id == "REGISTRY" and node.value is not None:
+                return {name: where.split(":")[0] for name, where in ast.literal_eval(node.value).items()}
         return {}

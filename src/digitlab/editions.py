@@ -44,7 +44,7 @@ from digitlab.notebooks import (  # noqa: F401  (re-exported)
 )
 
 EDITIONS = ("student", "answers")
-CHECK_CALL = re.compile(r"\b(ch\d+)\.(\w+)\.check\(")
+CHECK_CALL = re.compile(r"\b(ch\d+[a-z]?)\.(\w+)\.check\(")
 
 
 def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -166,7 +166,7 @@ def modules_used(nb: nbformat.NotebookNode) -> list[str]:
         used |= {m.group(1) for m in CHECK_CALL.finditer(text)}
         for line in text.splitlines():
             if "digitlab.exercises" in line:
-                used |= set(re.findall(r"\b(ch\d+)\b", line))
+                used |= set(re.findall(r"\b(ch\d+[a-z]?)\b", line))
     return sorted(used)
 
 
@@ -193,7 +193,7 @@ def answer_key_markdown(book_dir: str | os.PathLike = "book") -> str:
         lines += [f"## {path.stem}", "", f"{len(found)} exercise(s).", ""]
         for ex in found:
             module, _, attr = ex.name.partition(".")
-            info = catalog(module).get(attr, {}) if re.fullmatch(r"ch\d+", module) else {}
+            info = catalog(module).get(attr, {}) if re.fullmatch(r"ch\d+[a-z]?", module) else {}
             title, _, body = ex.prompt.strip().partition("\n")
             if not title.startswith("#"):
                 title, body = "", ex.prompt.strip()

@@ -1,23 +1,38 @@
-"""Keras models of the book (chapters 2, 3 and later) and their ``zoo`` recipes.
+"""Keras models of the book (chapters 2, 3 and later) and the recipes the zoo trains them with.
 
 Importing this module imports Keras (TensorFlow backend); ``import digitlab`` alone does not.
+Each recipe's settings are a frozen dataclass; the builders take their defaults from it, so the
+numbers live in one place.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import keras  # noqa: F401  (this module is the book's Keras entry point)
 
-from digitlab import data, runtime, zoo
+from digitlab import data, runtime
+from digitlab.recipe import Card, Recipe
+
 
 # --- chapter 2: the multilayer perceptron ---------------------------------------------------------
-MLP_EPOCHS = 10  # epochs in a full build (1 in quick mode)
-MLP_BATCH_SIZE = 128
-MLP_VALIDATION_SPLIT = 0.1  # the last 10% of the training images, as Keras' validation_split takes them
+@dataclass(frozen=True)
+class MLPSettings:
+    """Chapter 2's MLP and how the chapter trains it."""
+
+    hidden: int = 512
+    optimizer: str = "rmsprop"
+    epochs: int = 10  # in a full build (1 in quick mode)
+    batch_size: int = 128
+    validation_split: float = 0.1  # the last 10% of the training images, as Keras' validation_split takes them
+    version: int = 1
 
 
-def build_mlp(hidden: int = 512, *, dropout: float = 0.0, l2: float = 0.0,
+MLP_SETTINGS = MLPSettings()
+
+
+def build_mlp(hidden: int = MLP_SETTINGS.hidden, *, dropout: float = 0.0, l2: float = 0.0,
               input_shape: tuple[int, ...] = (28, 28), n_classes: int = 10,
               compile: bool = True) -> keras.Model:
     """Flatten → Dense(hidden, relu) [→ Dropout] → Dense(n_classes, softmax), compiled with rmsprop."""
@@ -40,7 +55,8 @@ def build_mlp(hidden: int = 512, *, dropout: float = 0.0, l2: float = 0.0,
     layers.append(keras.layers.Dense(n_classes, activation="softmax", kernel_regularizer=regularizer))
     model = keras.Sequential(layers, name="mlp")
     if compile:
-        model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(optimizer=MLP_SETTINGS.optimizer, loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
     return model
 
 
@@ -57,55 +73,63 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def model_facts(model: keras.Model, test_accuracy: float, timer: EpochTimer, batch_size: int) -> dict:
+def make_card(model: keras.Model, test_accuracy: float, timer: EpochTimer, batch_size: int) -> Card:
     """The zoo card of a trained model: test accuracy, epochs, seconds per epoch, parameters, batch size."""
     if not getattr(timer, "seconds", None):
         raise ValueError("timer must be an EpochTimer that was passed to model.fit")
-    return {
-        "test_accuracy": round(float(test_accuracy), 4),
-        "epochs": len(timer.seconds),
-        "seconds_per_epoch": round(sum(timer.seconds) / len(timer.seconds), 2),
-        "params": int(model.count_params()),
-        "batch_size": batch_size,
-        "input_shape": list(model.input_shape[1:]),
-    }
+    return Card(test_accuracy=round(float(test_accuracy), 4), epochs=len(timer.seconds),
+                seconds_per_epoch=round(sum(timer.seconds) / len(timer.seconds), 2),
+                params=int(model.count_params()), batch_size=batch_size,
+                extra={"input_shape": list(model.input_shape[1:])})
 
 
-def mlp_facts(model: keras.Model, test_accuracy: float, timer: EpochTimer) -> dict:
-    """The zoo card of a trained MLP (chapter 2's batch size)."""
-    return model_facts(model, test_accuracy, timer, MLP_BATCH_SIZE)
-
-
-def train_mlp(verbose: int = 0) -> tuple[keras.Model, dict]:
-    """Train chapter 2's Keras MLP exactly as the chapter does; return (model, facts)."""
+def train_mlp(settings: MLPSettings, verbose: int = 0) -> tuple[keras.Model, Card]:
+    """Train chapter 2's Keras MLP exactly as the chapter does; return it with its card."""
     runtime.seed_everything(0)
     mnist = data.load_mnist()
-    model = build_mlp()
+    model = build_mlp(settings.hidden, compile=False)
+    model.compile(optimizer=settings.optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     timer = EpochTimer()
-    model.fit(mnist.x_train, mnist.y_train, epochs=runtime.epochs(full=MLP_EPOCHS),
-              batch_size=MLP_BATCH_SIZE, validation_split=MLP_VALIDATION_SPLIT,
+    model.fit(mnist.x_train, mnist.y_train, epochs=runtime.epochs(full=settings.epochs),
+              batch_size=settings.batch_size, validation_split=settings.validation_split,
               callbacks=[timer], verbose=verbose)
     _, accuracy = model.evaluate(mnist.x_test, mnist.y_test, verbose=0)
-    return model, mlp_facts(model, accuracy, timer)
+    return model, make_card(model, accuracy, timer, settings.batch_size)
 
 
-zoo.register(zoo.Recipe(
-    name="keras_mlp", framework="keras", train=train_mlp,
-    save=lambda model, path: model.save(path), load=keras.models.load_model, suffix=".keras",
-    description="chapter 2's MLP, Dense(512, relu) → Dense(10, softmax), rmsprop",
-    settings={"hidden": 512, "optimizer": "rmsprop", "epochs": MLP_EPOCHS, "batch_size": MLP_BATCH_SIZE,
-              "validation_split": MLP_VALIDATION_SPLIT, "version": 1},
-))
+def save_model(model: keras.Model, path) -> None:
+    """Save a Keras model (the format follows the ``.keras`` suffix)."""
+    model.save(path)
+
+
+def load_model(path, settings=None) -> keras.Model:
+    """A saved Keras model (its settings are in the file)."""
+    return keras.models.load_model(path)
+
+
+MLP_RECIPE = Recipe(name="keras_mlp", framework="keras", suffix=".keras", settings=MLP_SETTINGS,
+                    train=train_mlp, load=load_model, save=save_model,
+                    description="chapter 2's MLP, Dense(512, relu) → Dense(10, softmax), rmsprop")
 
 
 # --- chapter 3: the convolutional network ---------------------------------------------------------
-CNN_EPOCHS = 5  # epochs in a full build
-CNN_QUICK_EPOCHS = 2  # quick mode: one epoch on 5,000 images can stall near 64% (seed 0 did)
-CNN_BATCH_SIZE = 64
-CNN_VALIDATION_SPLIT = 0.2  # chapter 3's learning curves; the final model then trains on all 60,000
+@dataclass(frozen=True)
+class CNNSettings:
+    """Chapter 3's final convnet (trained on all 60,000 training images) and how it trains."""
+
+    dense: int = 64
+    optimizer: str = "rmsprop"
+    epochs: int = 5  # in a full build
+    quick_epochs: int = 2  # quick mode: one epoch on 5,000 images can stall near 64% (seed 0 did)
+    batch_size: int = 64
+    version: int = 1
 
 
-def build_cnn(dense: int = 64, *, optimizer: str | keras.optimizers.Optimizer = "rmsprop",
+CNN_SETTINGS = CNNSettings()
+
+
+def build_cnn(dense: int = CNN_SETTINGS.dense, *,
+              optimizer: str | keras.optimizers.Optimizer = CNN_SETTINGS.optimizer,
               loss: str = "sparse_categorical_crossentropy", compile: bool = True) -> keras.Model:
     """The classic convnet: Conv(32)→Pool→Conv(64)→Pool→Conv(64)→Flatten→Dense(dense)→Dense(10, softmax)."""
     if isinstance(dense, bool) or not isinstance(dense, int) or dense < 1:
@@ -130,27 +154,18 @@ def build_cnn(dense: int = 64, *, optimizer: str | keras.optimizers.Optimizer = 
     return model
 
 
-def cnn_facts(model: keras.Model, test_accuracy: float, timer: EpochTimer) -> dict:
-    """The zoo card of a trained CNN (chapter 3's batch size)."""
-    return model_facts(model, test_accuracy, timer, CNN_BATCH_SIZE)
-
-
-def train_cnn(verbose: int = 0) -> tuple[keras.Model, dict]:
+def train_cnn(settings: CNNSettings, verbose: int = 0) -> tuple[keras.Model, Card]:
     """Train chapter 3's final Keras CNN (all training images, no validation split) as the chapter does."""
     runtime.seed_everything(0)
     mnist = data.load_mnist(channels="last")
-    model = build_cnn()
+    model = build_cnn(settings.dense, optimizer=settings.optimizer)
     timer = EpochTimer()
-    model.fit(mnist.x_train, mnist.y_train, epochs=runtime.epochs(full=CNN_EPOCHS, quick=CNN_QUICK_EPOCHS),
-              batch_size=CNN_BATCH_SIZE, callbacks=[timer], verbose=verbose)
+    model.fit(mnist.x_train, mnist.y_train, epochs=runtime.epochs(full=settings.epochs, quick=settings.quick_epochs),
+              batch_size=settings.batch_size, callbacks=[timer], verbose=verbose)
     _, accuracy = model.evaluate(mnist.x_test, mnist.y_test, verbose=0)
-    return model, cnn_facts(model, accuracy, timer)
+    return model, make_card(model, accuracy, timer, settings.batch_size)
 
 
-zoo.register(zoo.Recipe(
-    name="keras_cnn", framework="keras", train=train_cnn,
-    save=lambda model, path: model.save(path), load=keras.models.load_model, suffix=".keras",
-    description="chapter 3's convnet, Conv(32)→Pool→Conv(64)→Pool→Conv(64)→Dense(64)→Dense(10), rmsprop",
-    settings={"dense": 64, "optimizer": "rmsprop", "epochs": CNN_EPOCHS, "quick_epochs": CNN_QUICK_EPOCHS,
-              "batch_size": CNN_BATCH_SIZE, "version": 1},
-))
+CNN_RECIPE = Recipe(name="keras_cnn", framework="keras", suffix=".keras", settings=CNN_SETTINGS,
+                    train=train_cnn, load=load_model, save=save_model,
+                    description="chapter 3's convnet, Conv(32)→Pool→Conv(64)→Pool→Conv(64)→Dense(64)→Dense(10), rmsprop")

@@ -135,6 +135,44 @@ def device(prefer: str | None = None):
     return torch.device("cpu")
 
 
+PRECISION_ENV = "DIGITLAB_PRECISION"
+
+
+def precision() -> str:
+    """"bfloat16" when this device runs it fast (CUDA with bf16, a CPU with AVX-512 bf16 or AMX), else "float32".
+
+    ``DIGITLAB_PRECISION=float32`` or ``bfloat16`` overrides the choice. Training under bfloat16
+    autocast (``torch_train``) keeps the weights in float32 and runs the forward pass in bf16.
+    """
+    chosen = os.environ.get(PRECISION_ENV, "").strip().lower()
+    if chosen:
+        if chosen not in ("float32", "bfloat16"):
+            raise ValueError(f"{PRECISION_ENV} must be 'float32' or 'bfloat16', got {chosen!r}")
+        return chosen
+    import torch
+
+    kind = device().type
+    if kind == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    if kind == "cpu":
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own CPUID probes
+        if any(getattr(torch.cpu, name, lambda: False)() for name in checks):
+            return "bfloat16"
+    return "float32"
+
+
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _version(module: str) -> str | None:
     from importlib import metadata
 

@@ -4,15 +4,19 @@ A chapter asks ``zoo.get("keras_cnn")`` and gets a trained model whether or not 
 trained it, so each chapter still runs alone (in Colab, say) while a full build trains each model
 once. Models are cached under ``$DIGITLAB_HOME/zoo/<mode>/`` where mode is ``full`` or ``quick``,
 so a quick test run never hands a half-trained model to a full build. Each model has a JSON card
-beside it (test accuracy, epochs, seconds per epoch, versions) that ``digitlab bench`` reads.
+beside it (a ``Card``: test accuracy, epochs, seconds per epoch, settings, versions) that
+``digitlab bench`` reads.
 
-Modules that define models register recipes with ``register``; ``PROVIDERS`` says which module
-to import for each name, so asking for a PyTorch model never imports TensorFlow.
+``REGISTRY`` is the one list of models: each name points to a ``Recipe`` object in a model module
+(``"module:ATTRIBUTE"``), imported only when that model is asked for, so asking for a PyTorch model
+never imports TensorFlow. Model modules do not import this module. A recipe that ``requires`` other
+models (an ensemble and its members) gets them, trained first, as arguments.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import io
 import json
@@ -20,68 +24,49 @@ import multiprocessing
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
 from digitlab import data, runtime
+from digitlab.recipe import Card, Recipe, settings_dict, settings_hash
 
-# name -> module whose import registers the recipe
-PROVIDERS: dict[str, str] = {
-    "keras_mlp": "digitlab.keras_models",
-    "keras_cnn": "digitlab.keras_models",
-    "torch_cnn": "digitlab.torch_models",
-    "torch_cnn_bn": "digitlab.torch_models",
-    "torch_strong": "digitlab.torch_models",
-    "torch_strong_s1": "digitlab.torch_models",
-    "torch_strong_s2": "digitlab.torch_models",
-    "torch_strong_s3": "digitlab.torch_models",
-    "torch_ensemble": "digitlab.torch_models",
+__all__ = ["Card", "Recipe", "REGISTRY", "names", "recipe", "get", "card", "save", "prefetch", "forget"]
+
+# name -> "module:ATTRIBUTE" of its Recipe
+REGISTRY: dict[str, str] = {
+    "keras_mlp": "digitlab.keras_models:MLP_RECIPE",
+    "keras_cnn": "digitlab.keras_models:CNN_RECIPE",
+    "torch_cnn": "digitlab.torch_recipes:TORCH_CNN",
+    "torch_cnn_bn": "digitlab.torch_recipes:TORCH_CNN_BN",
+    "torch_strong": "digitlab.torch_recipes:TORCH_STRONG",
+    "torch_k5": "digitlab.torch_recipes:TORCH_K5",
+    "torch_k7": "digitlab.torch_recipes:TORCH_K7",
+    "torch_ensemble": "digitlab.torch_recipes:TORCH_ENSEMBLE",
 }
 
-
-@dataclass
-class Recipe:
-    """How to train, save and load one named model."""
-
-    name: str
-    framework: str
-    train: Callable[[], tuple[Any, dict]]  # returns (model, card) where card holds measured facts
-    save: Callable[[Any, Path], None]
-    load: Callable[[Path], Any]
-    suffix: str
-    description: str = ""
-    # What defines the trained model (epochs, learning rate, architecture, ...). The card keeps a
-    # copy; a cached model whose card says otherwise was trained by an older recipe and is trained
-    # again. Change a value here whenever the recipe changes (bump "version" for changes in code).
-    settings: dict = field(default_factory=dict)
-
-
-_RECIPES: dict[str, Recipe] = {}
+_RECIPES: dict[str, Recipe] = {}  # recipes imported so far
 _LOADED: dict[tuple[str, str], Any] = {}
-
-
-def register(recipe: Recipe) -> Recipe:
-    """Make a recipe available to ``get`` under its name."""
-    _RECIPES[recipe.name] = recipe
-    return recipe
 
 
 def names() -> list[str]:
     """Names of every model the zoo knows how to build."""
-    return sorted(set(PROVIDERS) | set(_RECIPES))
+    return sorted(REGISTRY)
 
 
 def recipe(name: str) -> Recipe:
     """The recipe for ``name``, importing the module that defines it if needed."""
-    if name not in _RECIPES and name in PROVIDERS:
-        importlib.import_module(PROVIDERS[name])
     if name not in _RECIPES:
-        raise KeyError(f"unknown model {name!r}; the zoo knows {names()}")
+        if name not in REGISTRY:
+            raise KeyError(f"unknown model {name!r}; the zoo knows {names()}")
+        module, attribute = REGISTRY[name].split(":")
+        found = getattr(importlib.import_module(module), attribute)
+        if not isinstance(found, Recipe) or found.name != name:
+            raise TypeError(f"{REGISTRY[name]} must be the Recipe of {name!r}, got {found!r}")
+        _RECIPES[name] = found
     return _RECIPES[name]
 
 
@@ -105,10 +90,10 @@ def card_path(name: str) -> Path:
     return folder() / f"{name}.json"
 
 
-def card(name: str) -> dict | None:
-    """The card saved with ``name`` (accuracy, timings, versions), or None if it was never trained."""
+def card(name: str) -> Card | None:
+    """The ``Card`` saved with ``name`` (accuracy, timings, settings, versions), or None if it was never trained."""
     path = card_path(name)
-    return json.loads(path.read_text()) if path.exists() else None
+    return Card.from_dict(json.loads(path.read_text())) if path.exists() else None
 
 
 def get(name: str, retrain: bool = False, verbose: bool = True) -> Any:
@@ -135,16 +120,22 @@ def get(name: str, retrain: bool = False, verbose: bool = True) -> Any:
             print(f"zoo: the cached {name} was trained with other settings ({stale}); training again")
         if verbose:
             print(f"zoo: training {name} ({mode()} mode){': ' + r.description if r.description else ''}")
+        required = _required(r)
         start = time.perf_counter()
-        model, facts = r.train()
-        facts = dict(facts, name=name, framework=r.framework, mode=mode(),
-                     train_seconds=round(time.perf_counter() - start, 2),
-                     env={k: runtime._version(k) for k in ("numpy", "tensorflow", "keras", "torch")},
-                     device=runtime.accelerator(), trained_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                     side_by_side=int(os.environ.get("DIGITLAB_WORKERS", "1")))
-        save(name, model, facts)
+        model, measured = r.train(r.settings, *required)
+        measured = dataclasses.replace(measured, train_seconds=round(time.perf_counter() - start, 2),
+                                       side_by_side=int(os.environ.get("DIGITLAB_WORKERS", "1")))
+        save(name, model, measured)
     _LOADED[key] = model
     return model
+
+
+def _required(r: Recipe) -> list[Any]:
+    """The trained models ``r`` requires: the missing ones trained first (side by side), then all loaded."""
+    if not r.requires:
+        return []
+    prefetch(r.requires)
+    return [get(name, verbose=False) for name in r.requires]
 
 
 def lock(name: str) -> FileLock:
@@ -166,7 +157,7 @@ def _load(name: str, verbose: bool) -> Any:
     """The cached model ``name``, kept in memory; None (with a note) when the file cannot be read."""
     path = model_path(name)
     try:
-        model = recipe(name).load(path)
+        model = recipe(name).load(path, recipe(name).settings)
     except Exception as e:  # a corrupt file: train again rather than fail
         print(f"zoo: could not load {_short(path)} ({type(e).__name__}: {e}); training again")
         return None
@@ -183,21 +174,21 @@ def is_cached(name: str) -> bool:
 
 def stale_settings(name: str) -> str:
     """How the settings on the cached card of ``name`` differ from its recipe's ("" if they agree)."""
-    saved = card(name)
+    try:
+        saved = card(name)
+    except ValueError:
+        return "the card predates the Card format"
     if saved is None:
         return ""
-    if "settings" not in saved:
+    settings = recipe(name).settings
+    if saved.settings_hash == settings_hash(settings):
+        return ""
+    if not saved.settings_hash:
         return "the card predates recipe settings"
-    now = _jsonable(recipe(name).settings)
-    old = saved["settings"]
+    now, old = settings_dict(settings), saved.settings
     changed = [f"{key}: {old.get(key)!r} -> {now.get(key)!r}" for key in sorted(set(old) | set(now))
                if old.get(key) != now.get(key)]
-    return ", ".join(changed)
-
-
-def _jsonable(value: dict) -> dict:
-    """``value`` as it reads back from a JSON card (tuples become lists)."""
-    return json.loads(json.dumps(value, default=str))
+    return ", ".join(changed) or "the settings hash differs"
 
 
 def prefetch(names: Iterable[str], workers: int | None = None) -> list[str]:
@@ -230,7 +221,7 @@ def prefetch(names: Iterable[str], workers: int | None = None) -> list[str]:
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_limit_threads,
                              initargs=(threads, workers)) as pool:
         for name in pool.map(_train_in_worker, missing):
-            print(f"zoo: trained {name} in {card(name)['train_seconds']:.0f} s")
+            print(f"zoo: trained {name} in {card(name).train_seconds:.0f} s")
     return missing
 
 
@@ -248,16 +239,20 @@ def _train_in_worker(name: str) -> str:
     return name
 
 
-def save(name: str, model: Any, facts: dict) -> Path:
+def save(name: str, model: Any, measured: Card) -> Path:
     """Save ``model`` and its card atomically (temporary file, then rename).
 
-    The card always says which model, framework, mode, device and library versions it describes
-    (what ``digitlab bench`` reports), whether ``get`` trained the model or a chapter did.
+    The card always says which model, framework, mode, settings, device and library versions it
+    describes (what ``digitlab bench`` reports), whether ``get`` trained the model or a chapter did.
     """
+    if not isinstance(measured, Card):
+        raise ValueError(f"measured must be a digitlab.recipe.Card, got {type(measured).__name__}")
     r = recipe(name)
-    facts = {"name": name, "framework": r.framework, "mode": mode(), "settings": _jsonable(r.settings),
-             "env": {k: runtime._version(k) for k in ("numpy", "tensorflow", "keras", "torch")},
-             "device": runtime.accelerator(), "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **facts}
+    measured = dataclasses.replace(
+        measured, name=name, framework=r.framework, mode=mode(), settings=settings_dict(r.settings),
+        settings_hash=settings_hash(r.settings),
+        env={k: runtime._version(k) for k in ("numpy", "tensorflow", "keras", "torch")},
+        device=runtime.accelerator(), trained_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
     path = model_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=r.suffix)
@@ -270,7 +265,7 @@ def save(name: str, model: Any, facts: dict) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     card_tmp = card_path(name).with_suffix(".json.tmp")
-    card_tmp.write_text(json.dumps(facts, indent=2, default=str))
+    card_tmp.write_text(json.dumps(measured.to_dict(), indent=2, default=str))
     os.replace(card_tmp, card_path(name))
     return path
 

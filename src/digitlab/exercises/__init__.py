@@ -38,8 +38,8 @@ def catalog(module: str) -> dict[str, dict[str, str]]:
     Empty when there is no such chapter module. Importing one is cheap: chapter modules import
     frameworks inside their checkers only.
     """
-    if not isinstance(module, str) or not re.fullmatch(r"ch\d+", module):
-        raise ValueError(f"module must look like 'ch03', got {module!r}")
+    if not isinstance(module, str) or not re.fullmatch(r"ch\d+[a-z]?", module):
+        raise ValueError(f"module must look like 'ch03' or 'ch04b', got {module!r}")
     name = f"{__name__}.{module}"
     try:
         chapter = importlib.import_module(name)

@@ -1,0 +1,342 @@
+"""The speedrun: chapter 4's first recipe made fast one idea at a time, timed to 99% validation accuracy.
+
+Each rung of the ladder is a configuration of the book's one training loop
+(``torch_train.train_epoch``) and a network. ``run`` trains the rungs one after the other on the
+same data and stops the clock every few batches to measure the validation accuracy; ``table`` and
+``last_line`` report them. Only training is timed, never the validation passes. The test set is not
+used here: ``final_test_accuracy`` checks the final recipe on it once, at the end.
+The progression follows tuomaso/train_mnist_fast (a GPU's 0.76 s), measured on the validation split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from digitlab import data as mnist_data
+from digitlab import runtime
+from digitlab.torch_cnn import CNN, as_images, as_labels
+from digitlab.torch_train import SCHEDULES, evaluate, make_schedule, train_epoch
+
+VALIDATION = 5000  # as chapter 4: training images held out to monitor training
+EVALS = 20  # validation passes per recipe: the clock reads to a twentieth of a rung's training
+OPTIMIZERS = ("sgd", "adamw")
+PRECISIONS = ("float32", "bfloat16", "auto")  # "auto": what runtime.precision() picks here
+
+
+def target() -> float:
+    """The validation accuracy the clock stops at: 99%, and 90% on quick mode's small subset."""
+    return runtime.pick(full=0.99, quick=0.90)
+
+
+# --- the networks -----------------------------------------------------------------------------------
+class FastNet(nn.Module):
+    """A small network for speed (tuomaso/train_mnist_fast's last one): two convolutions and a 256-unit layer.
+
+    Each 2x2 max-pooling comes before its ReLU (the same result, on a quarter of the values); with
+    ``batch_norm`` a BatchNorm follows each convolution, whose bias it makes redundant.
+    """
+
+    def __init__(self, batch_norm: bool = True, widths: tuple[int, int] = (24, 32), hidden: int = 256):
+        super().__init__()
+        if not isinstance(batch_norm, bool):
+            raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}")
+        if len(widths) != 2 or any(not isinstance(w, int) or w < 1 for w in (*widths, hidden)):
+            raise ValueError(f"widths must be two positive integers and hidden one, got {widths!r}, {hidden!r}")
+        c1, c2 = widths
+
+        def block(c_in: int, c_out: int, kernel: int) -> list[nn.Module]:
+            norm = [nn.BatchNorm2d(c_out)] if batch_norm else []
+            return [nn.Conv2d(c_in, c_out, kernel, bias=not batch_norm), *norm, nn.MaxPool2d(2), nn.ReLU()]
+
+        self.features = nn.Sequential(*block(1, c1, 5), *block(c1, c2, 3))  # 28 -> 24 -> 12 -> 10 -> 5
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(c2 * 5 * 5, hidden), nn.ReLU(),
+                                        nn.Linear(hidden, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits [N, 10] for images [N, 1, 28, 28]."""
+        return self.classifier(self.features(x))
+
+
+def multiply_adds(model: nn.Module) -> int:
+    """Multiply-adds of one forward pass of one 28x28 image through ``model``'s convolutions and linear layers."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    total = 0
+
+    def count(module: nn.Module, inputs, output: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(module, nn.Conv2d):  # each output value sums kernel area x input channels products
+            kh, kw = module.kernel_size
+            total += output[0].numel() * kh * kw * module.in_channels // module.groups
+        else:
+            total += module.in_features * module.out_features
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, 1, 28, 28, device=next(model.parameters()).device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return total
+
+
+NETS = {
+    "chapter 4's CNN": CNN,
+    "small": lambda: FastNet(batch_norm=False),
+    "small + BatchNorm": FastNet,
+}
+
+
+# --- the ladder ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Rung:
+    """One step of the ladder: a network and how the one training loop trains it."""
+
+    step: str  # a short name
+    change: str  # the one idea this step adds
+    net: str = "chapter 4's CNN"
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    batch_size: int = 64
+    epochs: int = 4
+    schedule: str = "last_epoch_drop"
+    precision: str = "float32"
+    channels_last: bool = False
+    cap: int | None = None  # the most epochs to run (on at the last rate) while the target is not reached
+
+    def __post_init__(self):
+        checks = (("net", self.net, tuple(NETS)), ("optimizer", self.optimizer, OPTIMIZERS),
+                  ("schedule", self.schedule, SCHEDULES), ("precision", self.precision, PRECISIONS))
+        for name, value, allowed in checks:
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        runtime._check_positive_int("batch_size", self.batch_size)
+        runtime._check_positive_int("epochs", self.epochs)
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if self.cap is not None:
+            runtime._check_positive_int("cap", self.cap)
+            if self.cap < self.epochs or self.schedule in ("onecycle", "cosine"):
+                raise ValueError(f"cap must be at least epochs ({self.epochs}), with a schedule that can run past "
+                                 f"its end, not {self.cap!r} with {self.schedule!r}")
+
+    def then(self, step: str, change: str, **settings) -> Rung:
+        """The next rung: this one with ``settings`` changed (and no cap)."""
+        return dataclasses.replace(self, step=step, change=change, cap=None, **settings)
+
+
+def ladder() -> list[Rung]:
+    """The rungs, from chapter 4's first recipe to the fastest; quick mode keeps the first, one middle and the last."""
+    epochs = runtime.pick(full=4, quick=2)  # quick mode: chapter 4's quick epochs, on its small subset
+    chapter4 = Rung("chapter 4", f"chapter 4's CNN and first recipe: SGD at 0.1, batches of 64, {epochs} epochs, "
+                    "the last at a tenth of the rate", epochs=epochs, cap=epochs + epochs // 2)
+    small = chapter4.then("small network + BatchNorm", "two convolutions (24 and 32 filters) instead of four, "
+                          "each followed by BatchNorm", net="small + BatchNorm")
+    onecycle = small.then("one-cycle AdamW", "AdamW on a one-cycle schedule: warm up to 0.01, then anneal",
+                          optimizer="adamw", lr=0.01, schedule="onecycle")
+    fewer = onecycle.then("2 epochs", "2 epochs instead of 4", epochs=2)
+    batch = fewer.then("batch 256", "batches of 256 instead of 64", batch_size=256)
+    bf16 = batch.then("bfloat16", "bfloat16 autocast, where runtime.precision() picks it", precision="auto")
+    channels = bf16.then("channels_last", "the channels-last memory layout", channels_last=True)
+    rungs = [chapter4, small, onecycle, fewer, batch, bf16, channels]
+    return runtime.pick(full=rungs, quick=[chapter4, fewer, channels])
+
+
+# --- timing ---------------------------------------------------------------------------------------------
+def time_to_target(seconds, accuracy, target: float) -> float | None:
+    """The training seconds at the first validation pass whose accuracy reached ``target``, or None."""
+    if not 0 < target <= 1:
+        raise ValueError(f"target must be an accuracy in (0, 1], got {target!r}")
+    if len(seconds) != len(accuracy):
+        raise ValueError(f"seconds and accuracy must have the same length, got {len(seconds)} and {len(accuracy)}")
+    return next((s for s, a in zip(seconds, accuracy) if a >= target), None)
+
+
+@dataclass
+class Trace:
+    """What one rung's run measured: the training seconds and validation accuracy at every validation pass."""
+
+    rung: Rung
+    precision: str  # the precision it trained in ("auto" resolved)
+    seconds: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    epochs: float = 0.0  # epochs trained, past the rung's own when it has a cap
+    model: nn.Module | None = field(default=None, repr=False)
+
+    def time_to(self, target: float) -> float | None:
+        """Training seconds until the validation accuracy first reached ``target`` (None: never)."""
+        return time_to_target(self.seconds, self.accuracy, target)
+
+
+def _optimizer(rung: Rung, model: nn.Module) -> torch.optim.Optimizer:
+    if rung.optimizer == "adamw":  # tuomaso's betas: a shorter memory suits a short run
+        return torch.optim.AdamW(model.parameters(), lr=rung.lr, betas=(0.7, 0.9))
+    return torch.optim.SGD(model.parameters(), lr=rung.lr)
+
+
+def train_rung(rung: Rung, x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor, *,
+               goal: float, evals: int = EVALS, seed: int = 0) -> Trace:
+    """Train a fresh network as ``rung`` says on (x, y), validating on (x_val, y_val) ``evals`` times."""
+    runtime._check_positive_int("evals", evals)
+    runtime.seed_everything(seed)
+    model = NETS[rung.net]().to(x.device)
+    precision = runtime.precision() if rung.precision == "auto" else rung.precision
+    optimizer = _optimizer(rung, model)
+    steps = math.ceil(len(x) / rung.batch_size)
+    scheduler = make_schedule(optimizer, rung.schedule, rung.lr, rung.epochs, steps)
+    chunk = math.ceil(rung.epochs * steps / evals) * rung.batch_size  # images between validation passes
+    generator = torch.Generator().manual_seed(seed)
+    trace, elapsed = Trace(rung, precision, model=model), 0.0
+    for epoch in range(rung.cap or rung.epochs):
+        if epoch >= rung.epochs and trace.time_to(goal) is not None:  # reached within its own epochs
+            break
+        order = torch.randperm(len(x), generator=generator).to(x.device)
+        for start in range(0, len(x), chunk):
+            begin = time.perf_counter()
+            part = order[start:start + chunk]  # the loop shuffles inside the part too
+            train_epoch(model, x[part], y[part], optimizer, batch_size=rung.batch_size, scheduler=scheduler,
+                        generator=generator, precision=precision, channels_last=rung.channels_last)
+            elapsed += time.perf_counter() - begin
+            trace.seconds.append(elapsed)
+            trace.accuracy.append(evaluate(model, x_val, y_val)[1])  # the clock is stopped
+            trace.epochs = epoch + min(start + chunk, len(x)) / len(x)
+            if epoch >= rung.epochs and trace.accuracy[-1] >= goal:  # past its own epochs: stop at the target
+                model.eval()
+                return trace
+    model.eval()
+    return trace
+
+
+def run(rungs: list[Rung], data: mnist_data.MNIST, *, goal: float | None = None, evals: int = EVALS,
+        seed: int = 0, device: torch.device | str | None = None, verbose: bool = True) -> list[Trace]:
+    """Train every rung side by side on ``data``'s training split, timed against its validation split."""
+    if not isinstance(data, mnist_data.MNIST):
+        raise TypeError(f"data must be a digitlab.data.MNIST (from data.load_mnist()), got {type(data).__name__}")
+    if len(data.y_val) == 0:
+        raise ValueError("data must have a validation split: use data.load_mnist(validation=...)")
+    if not rungs or not all(isinstance(r, Rung) for r in rungs):
+        raise ValueError(f"rungs must be a non-empty list of Rung, got {rungs!r}")
+    goal = target() if goal is None else goal
+    device = runtime.device() if device is None else torch.device(device)
+    x, y = as_images(data.x_train).to(device), as_labels(data.y_train).to(device)
+    x_val, y_val = as_images(data.x_val).to(device), as_labels(data.y_val).to(device)
+    traces = []
+    for i, rung in enumerate(rungs):
+        trace = train_rung(rung, x, y, x_val, y_val, goal=goal, evals=evals, seed=seed)
+        traces.append(trace)
+        if verbose:
+            reached = trace.time_to(goal)
+            when = f"{reached:.1f} s" if reached is not None else "not reached"
+            print(f"{i} {rung.step}: {percent(goal)} validation accuracy: {when}; "
+                  f"{trace.accuracy[-1]:.2%} after {trace.seconds[-1]:.1f} s of training", flush=True)
+    return traces
+
+
+def final_test_accuracy(trace: Trace, data: mnist_data.MNIST) -> float:
+    """The accuracy of ``trace``'s trained network on ``data``'s test set: call it once, for the final recipe."""
+    if trace.model is None:
+        raise ValueError("trace has no trained model")
+    return evaluate(trace.model, data.x_test, data.y_test, precision="float32")[1]
+
+
+# --- reporting --------------------------------------------------------------------------------------------
+def percent(accuracy: float) -> str:
+    """An accuracy as a short percentage: 0.99 -> "99%", 0.999 -> "99.9%"."""
+    return f"{accuracy * 100:g}%"
+
+
+def _seconds(value: float | None) -> str:
+    return "not reached" if value is None else f"{value:.1f}"
+
+
+def note(trace: Trace, goal: float) -> str:
+    """What a capped rung did past its own epochs, or ""."""
+    rung = trace.rung
+    if not rung.cap or trace.epochs <= rung.epochs:
+        return ""
+    if trace.time_to(goal) is None:
+        return f"; {percent(goal)} not reached in {rung.epochs} epochs, nor by the cap of {rung.cap}"
+    return f"; {percent(goal)} not reached in its {rung.epochs} epochs: run on at the last rate ({trace.epochs:.3g} epochs)"
+
+
+def table(traces: list[Trace], goal: float | None = None):
+    """The ladder as a pandas DataFrame: step, what changed, seconds to ``goal``, final validation accuracy."""
+    import pandas as pd
+
+    goal = target() if goal is None else goal
+    rows = [{"step": t.rung.step, "what changed": t.rung.change + note(t, goal),
+             f"seconds to {percent(goal)}": _seconds(t.time_to(goal)),
+             "validation accuracy": f"{t.accuracy[-1]:.2%}", "training seconds": f"{t.seconds[-1]:.1f}",
+             "epochs": f"{t.epochs:.3g}", "precision": t.precision} for t in traces]
+    return pd.DataFrame(rows).rename_axis("#")
+
+
+def speedup(traces: list[Trace], goal: float | None = None) -> tuple[float | None, float, bool]:
+    """Seconds to ``goal`` of the last rung, of the first (or all its seconds), and whether the first reached it."""
+    goal = target() if goal is None else goal
+    first = traces[0].time_to(goal)
+    return traces[-1].time_to(goal), first if first is not None else traces[0].seconds[-1], first is not None
+
+
+def last_line(traces: list[Trace], goal: float | None = None) -> str:
+    """``time to 99%: <s> s (chapter 4 recipe: <s> s, <ratio>x faster)``, both from ``traces``."""
+    goal = target() if goal is None else goal
+    fast, slow, reached = speedup(traces, goal)
+    more = "" if reached else ">"  # chapter 4's recipe missed the target: a lower bound
+    if fast is None:
+        return f"time to {percent(goal)}: not reached (chapter 4 recipe: {more}{slow:.1f} s)"
+    return f"time to {percent(goal)}: {fast:.1f} s (chapter 4 recipe: {more}{slow:.1f} s, {more}{slow / fast:.1f}x faster)"
+
+
+def plot(traces: list[Trace], goal: float | None = None, ax=None):
+    """Validation accuracy against training seconds for every rung (log-scaled seconds); returns the axes."""
+    import matplotlib.pyplot as plt
+
+    goal = target() if goal is None else goal
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    for i, t in enumerate(traces):
+        ax.plot(t.seconds, t.accuracy, ".-", label=f"{i} {t.rung.step}")
+    ax.axhline(goal, color="black", linewidth=0.8, linestyle="--")
+    ax.set_xscale("log")
+    ax.set_ylim(max(0.9, goal - 0.05) if goal >= 0.95 else 0.5, 1)
+    ax.set_xlabel("training seconds (log scale)")
+    ax.set_ylabel("validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def main(seed: int = 0) -> int:
+    """``digitlab speedrun``: run the ladder, print its table, check the final recipe on the test set once."""
+    goal = target()
+    mnist = mnist_data.load_mnist(normalize=False, validation=validation_size())
+    print(f"speedrun on {runtime.cpu_name()} ({runtime.device()}, "
+          f"{torch.get_num_threads()} threads, precision here: {runtime.precision()}); "
+          f"{len(mnist.y_train):,} training and {len(mnist.y_val):,} validation images"
+          f"{' (quick mode)' if runtime.is_quick() else ''}; seconds are training only", flush=True)
+    traces = run(ladder(), mnist, goal=goal, seed=seed)
+    with __import__("pandas").option_context("display.max_colwidth", 200, "display.width", 250):
+        print(table(traces, goal).to_string())
+    accuracy = final_test_accuracy(traces[-1], mnist)
+    print(f"final recipe on the test set (once): {accuracy:.2%} after {traces[-1].seconds[-1]:.1f} s of training")
+    print(last_line(traces, goal))
+    return 0
+
+
+def validation_size() -> int:
+    """Training images held out for validation: chapter 4's 5,000 (``torch_recipes.validation_size``), 500 in quick mode.
+
+    Not imported from ``torch_recipes``, which would make this chapter depend on chapter 7's
+    training code (a test keeps the two equal).
+    """
+    return runtime.pick(full=VALIDATION, quick=VALIDATION // 10)

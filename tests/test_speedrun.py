@@ -1,0 +1,155 @@
+"""Unit tests of digitlab.speedrun: the time-to-target rule, the ladder, the table and last line, a tiny run."""
+
+import dataclasses
+import re
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from digitlab import cli, data, speedrun  # noqa: E402
+from digitlab.speedrun import Rung, Trace  # noqa: E402
+
+LAST_LINE = re.compile(r"time to 99%: \d+\.\d s \(chapter 4 recipe: >?\d+\.\d s, >?\d+\.\dx faster\)")
+
+
+def trace(step: str, seconds, accuracy, **rung) -> Trace:
+    return Trace(Rung(step, f"{step} changed", **rung), "float32", list(seconds), list(accuracy),
+                 epochs=rung.get("epochs", 4))
+
+
+# --- the time-to-target rule ----------------------------------------------------------------------
+def test_time_to_target_is_the_first_pass_at_or_above_it():
+    seconds, accuracy = [1.0, 2.0, 3.0, 4.0], [0.95, 0.99, 0.985, 0.995]
+    assert speedrun.time_to_target(seconds, accuracy, 0.99) == 2.0  # reached exactly, then dipped: still 2 s
+    assert speedrun.time_to_target(seconds, accuracy, 0.992) == 4.0
+    assert speedrun.time_to_target(seconds, accuracy, 0.999) is None
+    assert speedrun.time_to_target([], [], 0.99) is None
+
+
+def test_time_to_target_rejects_bad_input():
+    with pytest.raises(ValueError, match="target"):
+        speedrun.time_to_target([1.0], [0.99], 99)
+    with pytest.raises(ValueError, match="same length"):
+        speedrun.time_to_target([1.0, 2.0], [0.99], 0.99)
+
+
+# --- the ladder ---------------------------------------------------------------------------------------
+def test_rung_rejects_bad_settings():
+    with pytest.raises(ValueError, match="net"):
+        Rung("x", "y", net="resnet")
+    with pytest.raises(ValueError, match="precision"):
+        Rung("x", "y", precision="float16")
+    with pytest.raises(ValueError, match="batch_size"):
+        Rung("x", "y", batch_size=0)
+    with pytest.raises(ValueError, match="cap"):  # a one-cycle schedule cannot run past its end
+        Rung("x", "y", schedule="onecycle", cap=8)
+    with pytest.raises(ValueError, match="cap"):
+        Rung("x", "y", epochs=4, cap=2)
+
+
+def test_the_ladder_starts_from_chapter_4_and_changes_one_setting_at_a_time(monkeypatch):
+    monkeypatch.delenv("DIGITLAB_QUICK", raising=False)
+    rungs = speedrun.ladder()
+    first = rungs[0]
+    assert (first.net, first.optimizer, first.lr, first.batch_size, first.epochs, first.schedule) == (
+        "chapter 4's CNN", "sgd", 0.1, 64, 4, "last_epoch_drop")
+    assert first.cap > first.epochs and not any(r.cap for r in rungs[1:])
+    settings = [{k: v for k, v in dataclasses.asdict(r).items() if k not in ("step", "change", "cap")} for r in rungs]
+    for i in range(1, len(rungs)):  # each step differs from some earlier one in its one idea
+        differences = [{k for k in settings[i] if settings[i][k] != settings[j][k]} for j in range(i)]
+        assert min(len(d - {"optimizer", "lr", "schedule"}) if d >= {"schedule"} else len(d)
+                   for d in differences) <= 1, rungs[i].step
+    assert len({r.step for r in rungs}) == len(rungs)
+    monkeypatch.setenv("DIGITLAB_QUICK", "1")
+    quick = speedrun.ladder()
+    assert 2 <= len(quick) < len(rungs) and quick[-1] == rungs[-1]
+
+
+def test_fastnet_shapes_and_size():
+    net = speedrun.FastNet()
+    assert net(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+    # conv 24x5x5 + BN, conv 32x24x3x3 + BN, 800 -> 256 -> 10
+    assert sum(p.numel() for p in net.parameters()) == 600 + 48 + 6912 + 64 + 800 * 256 + 256 + 2570
+    with pytest.raises(ValueError, match="widths"):
+        speedrun.FastNet(widths=(24,))
+
+
+def test_multiply_adds_counts_convolutions_and_linear_layers():
+    # chapter 4: conv1 8x25x28x28, conv2 16x8x25x14x14 and 32x16x25x14x14, conv3 256x32x25x7x7, out 12544x10
+    assert speedrun.multiply_adds(speedrun.CNN()) == (8 * 25 * 784 + 16 * 8 * 25 * 196 + 32 * 16 * 25 * 196
+                                                      + 256 * 32 * 25 * 49 + 12544 * 10)
+    net = speedrun.FastNet().train()
+    assert speedrun.multiply_adds(net) == 24 * 25 * 576 + 32 * 24 * 9 * 100 + 800 * 256 + 256 * 10
+    assert net.training  # the count leaves the mode as it was
+    with pytest.raises(TypeError, match="model"):
+        speedrun.multiply_adds("CNN")
+
+
+# --- reporting ----------------------------------------------------------------------------------------
+def test_table_and_last_line_from_made_up_traces():
+    traces = [trace("chapter 4", [50.0, 100.0, 150.0], [0.97, 0.99, 0.991], cap=8),
+              trace("fast", [1.0, 2.5, 4.0], [0.95, 0.98, 0.992], schedule="onecycle", optimizer="adamw",
+                    lr=0.01, epochs=1)]
+    df = speedrun.table(traces, 0.99)
+    assert list(df.columns[:4]) == ["step", "what changed", "seconds to 99%", "validation accuracy"]
+    assert list(df["seconds to 99%"]) == ["100.0", "4.0"]
+    assert list(df["validation accuracy"]) == ["99.10%", "99.20%"]
+    line = speedrun.last_line(traces, 0.99)
+    assert line == "time to 99%: 4.0 s (chapter 4 recipe: 100.0 s, 25.0x faster)"
+    assert LAST_LINE.fullmatch(line)
+
+
+def test_a_chapter_4_run_that_misses_the_target_is_a_lower_bound_and_says_so():
+    slow = trace("chapter 4", [50.0, 100.0, 150.0, 200.0], [0.97, 0.98, 0.985, 0.988], cap=8)
+    slow.epochs = 8  # ran on past its 4 epochs to the cap
+    fast = trace("fast", [1.0, 2.0], [0.98, 0.99], epochs=1)
+    assert speedrun.last_line([slow, fast], 0.99) == "time to 99%: 2.0 s (chapter 4 recipe: >200.0 s, >100.0x faster)"
+    assert LAST_LINE.fullmatch(speedrun.last_line([slow, fast], 0.99))
+    changed = speedrun.table([slow, fast], 0.99)["what changed"].iloc[0]
+    assert "not reached in 4 epochs, nor by the cap of 8" in changed
+    assert speedrun.table([slow, fast], 0.99)["seconds to 99%"].iloc[0] == "not reached"
+
+
+# --- a tiny run ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny():
+    mnist = data.load_mnist(normalize=False, validation=200, quick=True)
+    return dataclasses.replace(mnist, x_train=mnist.x_train[:640], y_train=mnist.y_train[:640])
+
+
+def test_a_tiny_run_times_every_rung_and_stops_the_clock_for_validation(tiny):
+    chapter4 = Rung("chapter 4", "ch4", epochs=1, cap=2)  # 10 batches of 64
+    fast = Rung("fast", "small", net="small + BatchNorm", optimizer="adamw", lr=0.01, schedule="onecycle",
+                batch_size=32, epochs=1, precision="float32")
+    traces = speedrun.run([chapter4, fast], tiny, goal=0.999, evals=5, device="cpu", verbose=False)
+    first, second = traces
+    # 99.9% is out of reach: the capped rung runs to its cap, the other stops at its own epochs
+    assert first.epochs == 2 and second.epochs == 1
+    assert len(first.seconds) == 2 * 5 and len(second.seconds) == 5
+    for t in traces:
+        assert all(b > a for a, b in zip(t.seconds, t.seconds[1:]))
+        assert all(0 <= a <= 1 for a in t.accuracy)
+    assert second.accuracy[-1] > 0.3  # it learns (chance is 10%), even from 20 batches
+    assert speedrun.last_line(traces, 0.999).startswith("time to 99.9%: not reached")
+    easy = speedrun.run([chapter4], tiny, goal=0.05, evals=5, device="cpu", verbose=False)[0]
+    assert easy.epochs == 1 and easy.time_to(0.05) == easy.seconds[0]  # reached at once: no run past the end
+    assert 0 <= speedrun.final_test_accuracy(second, tiny) <= 1
+
+
+def test_run_needs_a_validation_split(tiny):
+    with pytest.raises(ValueError, match="validation"):
+        speedrun.run([Rung("x", "y")], dataclasses.replace(tiny, x_val=tiny.x_val[:0], y_val=tiny.y_val[:0]))
+
+
+@pytest.mark.parametrize("quick", ["", "1"])
+def test_the_validation_split_is_chapter_4s(monkeypatch, quick):
+    from digitlab import torch_recipes
+
+    monkeypatch.setenv("DIGITLAB_QUICK", quick)
+    assert speedrun.validation_size() == torch_recipes.validation_size()
+
+
+def test_the_cli_knows_the_speedrun():
+    args = cli.build_parser().parse_args(["speedrun", "--seed", "3"])
+    assert args.func is cli.cmd_speedrun and args.seed == 3
