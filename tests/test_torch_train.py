@@ -179,6 +179,14 @@ def test_fit_never_looks_at_the_test_set(monkeypatch):
     assert len(history["lr"]) == 2 * 2, "one rate per step"
 
 
+@pytest.mark.parametrize("precision", tt.PRECISIONS)
+def test_fit_uses_channels_last_under_bfloat16_unless_told(precision):
+    model = CNN()
+    tt.fit(model, tiny_split(), 1, batch_size=8, device="cpu", precision=precision, verbose=False)
+    assert model.conv3[0].weight.is_contiguous(memory_format=torch.channels_last) == (precision == "bfloat16")
+    tt.fit(CNN(), tiny_split(), 1, batch_size=8, device="cpu", precision="bfloat16", channels_last=False, verbose=False)
+
+
 @pytest.mark.parametrize("schedule", tt.SCHEDULES)
 def test_schedules_shape_the_learning_rate(schedule):
     opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=0.01)

@@ -57,7 +57,6 @@ class MemberSettings:
     label_smoothing: float = 0.1
     augment: bool = True
     seed: int = 0
-    channels_last: bool = False
     validation: int = VALIDATION
     version: int = 3
 
@@ -106,7 +105,7 @@ def train_member(settings: MemberSettings) -> tuple[nn.Module, Card]:
     history = train_strong(model, split, runtime.epochs(full=settings.epochs, quick=settings.quick_epochs),
                            lr=settings.lr, weight_decay=settings.weight_decay, batch_size=settings.batch_size,
                            augment=settings.augment, label_smoothing=settings.label_smoothing, seed=settings.seed,
-                           channels_last=settings.channels_last, validate_every_epoch=False, verbose=False)
+                           validate_every_epoch=False, verbose=False)
     _, accuracy = evaluate(model, split.x_test, split.y_test)
     card = make_card(model, history, accuracy, settings.batch_size, seed=settings.seed,
                      recipe="AdamW, one-cycle, label smoothing, random affine augmentation")
