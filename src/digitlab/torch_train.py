@@ -196,6 +196,8 @@ def fit(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, optimizer: tor
             print(f"epoch {epoch}/{epochs}: loss {loss:.4f}, validation loss {val_loss:.4f}, "
                   f"validation accuracy {val_acc:.4f} ({seconds:.1f} s)", flush=True)
     history["lr"] = rates
+    if channels_last:  # hand the model back in the usual layout: a reloaded copy then computes bit for bit the same
+        model.to(memory_format=torch.contiguous_format)
     model.eval()
     return history
 
