@@ -1,5 +1,6 @@
 """Tests for digitlab.bench and `digitlab bench`: one row per zoo model, trained once, written as JSON."""
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -33,6 +34,13 @@ def _fake(name: str, framework: str) -> zoo.Recipe:
 FAKE_A, FAKE_B = _fake("fake_a", "pytorch"), _fake("fake_b", "keras")
 
 
+def train_pair(settings: FakeSettings, a, b):
+    return {"members": [a, b]}, zoo.Card(test_accuracy=0.99, epochs=0, seconds_per_epoch=0.0, params=4)
+
+
+FAKE_PAIR = dataclasses.replace(_fake("fake_pair", "pytorch"), train=train_pair, requires=("fake_a", "fake_b"))
+
+
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
     """Two zoo recipes that 'train' instantly; yields the list counting their trainings."""
@@ -41,6 +49,7 @@ def fake(tmp_path, monkeypatch):
     monkeypatch.setattr(zoo, "_RECIPES", {})
     monkeypatch.setitem(zoo.REGISTRY, "fake_a", f"{__name__}:FAKE_A")
     monkeypatch.setitem(zoo.REGISTRY, "fake_b", f"{__name__}:FAKE_B")
+    monkeypatch.setitem(zoo.REGISTRY, "fake_pair", f"{__name__}:FAKE_PAIR")
     CALLS.clear()
     return CALLS
 
@@ -64,6 +73,14 @@ def test_row_fills_what_a_chapter_saved_without_get(fake):
     assert r["framework"] == "pytorch" and r["device"] and r["train_seconds"] == 6.0
     with pytest.raises(ValueError, match="card"):
         bench.row("fake_a", None)
+
+
+def test_an_ensemble_reports_its_members_training(fake, monkeypatch):
+    monkeypatch.setattr(zoo.os, "cpu_count", lambda: 1)  # members train in this process, where the fakes live
+    card = bench.ensure("fake_pair", verbose=False)
+    assert len(fake) == 2, "the members were trained first"
+    assert card["epochs"] == 4 and card["seconds_per_epoch"] == 1.5
+    assert card["member_train_seconds"] == round(sum(zoo.card(n).train_seconds for n in ("fake_a", "fake_b")), 2)
 
 
 def test_row_of_an_ensemble_counts_its_members_training():

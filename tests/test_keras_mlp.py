@@ -1,4 +1,4 @@
-"""Tests of chapter 2's Keras MLP in digitlab.keras_models: build_mlp, EpochTimer, mlp_facts, the zoo recipe."""
+"""Tests of chapter 2's Keras MLP in digitlab.keras_models: build_mlp, EpochTimer, make_card, the zoo recipe."""
 
 import numpy as np
 import pytest

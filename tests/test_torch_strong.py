@@ -92,9 +92,11 @@ def test_train_strong_learns_a_small_subset():
 
 def test_the_committee_is_declared_in_the_zoo():
     ensemble = zoo.recipe("torch_ensemble")
-    assert ensemble.requires == ensemble.settings.members == ("torch_strong", "torch_k5", "torch_k7")
+    assert ensemble.requires == ensemble.settings.members == ("torch_strong", "torch_k3", "torch_k5", "torch_k7")
+    nets = [type(recipes.build_member(zoo.recipe(name).settings)).__name__ for name in ensemble.requires]
     kernels = [zoo.recipe(name).settings.kernel for name in ensemble.requires]
-    assert kernels == [3, 5, 7], "members differ in what they see, not only in their seed"
+    assert nets == ["StrongNet", "KernelNet", "KernelNet", "KernelNet"] and kernels == [3, 3, 5, 7], \
+        "members differ in what they see, not only in their seed"
     for name in [*ensemble.requires, "torch_ensemble"]:
         assert zoo.recipe(name).framework == "pytorch"
         assert zoo.REGISTRY[name].startswith("digitlab.torch_recipes:")  # found without importing TensorFlow

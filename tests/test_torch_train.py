@@ -179,6 +179,28 @@ def test_fit_never_looks_at_the_test_set(monkeypatch):
     assert len(history["lr"]) == 2 * 2, "one rate per step"
 
 
+@pytest.mark.parametrize("precision", tt.PRECISIONS)
+def test_fit_uses_channels_last_under_bfloat16_unless_told(precision):
+    model = CNN()
+    seen = []
+    real = tt.train_epoch
+    tt.train_epoch = lambda *a, **k: seen.append(k["channels_last"]) or real(*a, **k)
+    try:
+        tt.fit(model, tiny_split(), 1, batch_size=8, device="cpu", precision=precision, verbose=False)
+        tt.fit(CNN(), tiny_split(), 1, batch_size=8, device="cpu", precision=precision, channels_last=False,
+               verbose=False)
+    finally:
+        tt.train_epoch = real
+    assert seen == [precision == "bfloat16", False]
+    # the model comes back in the usual layout, so a reloaded copy computes exactly the same
+    assert model.conv3[0].weight.is_contiguous()
+    copy = CNN()
+    copy.load_state_dict(model.state_dict())
+    x = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(model.eval()(x), copy.eval()(x))
+
+
 @pytest.mark.parametrize("schedule", tt.SCHEDULES)
 def test_schedules_shape_the_learning_rate(schedule):
     opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=0.01)

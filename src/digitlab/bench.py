@@ -26,7 +26,8 @@ LIBRARIES = ("numpy", "tensorflow", "keras", "torch", "onnxruntime", "scikit-lea
 def ensure(name: str, verbose: bool = True) -> dict:
     """The card of zoo model ``name`` as a dict, training (and caching) the model first if it never was.
 
-    A model that requires others (an ensemble) also gets ``member_train_seconds``, their training time.
+    A model that requires others (an ensemble) reports its members' epochs (summed), seconds per
+    epoch (averaged) and training time (``member_train_seconds``): it trains nothing itself.
     """
     if name not in zoo.names():
         raise ValueError(f"name must be a zoo model, one of {zoo.names()}; got {name!r}")
@@ -37,8 +38,11 @@ def ensure(name: str, verbose: bool = True) -> dict:
         raise RuntimeError(f"zoo model {name!r} was trained but left no card at {zoo.card_path(name)}")
     out = card.to_dict()
     members = [zoo.card(member) for member in zoo.recipe(name).requires]
+    members = [m for m in members if m is not None]
     if members:
-        out["member_train_seconds"] = round(sum(m.train_seconds or 0 for m in members if m), 2)
+        out["epochs"] = sum(m.epochs for m in members)
+        out["seconds_per_epoch"] = round(sum(m.seconds_per_epoch for m in members) / len(members), 2)
+        out["member_train_seconds"] = round(sum(m.train_seconds or 0 for m in members), 2)
     return out
 
 

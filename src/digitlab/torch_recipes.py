@@ -45,9 +45,10 @@ class CNNSettings:
 
 @dataclass(frozen=True)
 class MemberSettings:
-    """A member of chapter 7's committee: ``StrongNet`` (``kernel=3``) or a ``KernelNet``, and chapter 7's recipe."""
+    """A member of chapter 7's committee: ``StrongNet`` (``kernel=3``) or a ``KernelNet`` (``plain`` or another kernel)."""
 
     kernel: int = 3
+    plain: bool = False
     widths: tuple[int, int, int] = (16, 32, 64)
     epochs: int = 12
     quick_epochs: int = 1
@@ -57,7 +58,6 @@ class MemberSettings:
     label_smoothing: float = 0.1
     augment: bool = True
     seed: int = 0
-    channels_last: bool = False
     validation: int = VALIDATION
     version: int = 3
 
@@ -66,7 +66,7 @@ class MemberSettings:
 class EnsembleSettings:
     """Chapter 7's committee: the zoo names of its members, whose probabilities it averages."""
 
-    members: tuple[str, ...] = ("torch_strong", "torch_k5", "torch_k7")
+    members: tuple[str, ...] = ("torch_strong", "torch_k3", "torch_k5", "torch_k7")
     version: int = 3
 
 
@@ -93,7 +93,7 @@ def train_cnn(settings: CNNSettings) -> tuple[CNN, Card]:
 
 def build_member(settings: MemberSettings) -> nn.Module:
     """The untrained network of a committee member."""
-    if settings.kernel == 3:
+    if settings.kernel == 3 and not settings.plain:
         return StrongNet(settings.widths)
     return KernelNet(settings.kernel, settings.widths)
 
@@ -106,7 +106,7 @@ def train_member(settings: MemberSettings) -> tuple[nn.Module, Card]:
     history = train_strong(model, split, runtime.epochs(full=settings.epochs, quick=settings.quick_epochs),
                            lr=settings.lr, weight_decay=settings.weight_decay, batch_size=settings.batch_size,
                            augment=settings.augment, label_smoothing=settings.label_smoothing, seed=settings.seed,
-                           channels_last=settings.channels_last, validate_every_epoch=False, verbose=False)
+                           validate_every_epoch=False, verbose=False)
     _, accuracy = evaluate(model, split.x_test, split.y_test)
     card = make_card(model, history, accuracy, settings.batch_size, seed=settings.seed,
                      recipe="AdamW, one-cycle, label smoothing, random affine augmentation")
@@ -165,10 +165,11 @@ def _member(name: str, about: str, **settings) -> Recipe:
 TORCH_CNN = _cnn("torch_cnn", "chapter 4's CNN")
 TORCH_CNN_BN = _cnn("torch_cnn_bn", "chapter 4's CNN with BatchNorm and Dropout", batch_norm=True, dropout=0.5)
 TORCH_STRONG = _member("torch_strong", "chapter 7's strong CNN (3x3 kernels, a residual block)")
+TORCH_K3 = _member("torch_k3", "chapter 7's committee member with plain 3x3 kernels", kernel=3, plain=True, seed=3)
 TORCH_K5 = _member("torch_k5", "chapter 7's committee member with 5x5 kernels", kernel=5, seed=1)
 TORCH_K7 = _member("torch_k7", "chapter 7's committee member with 7x7 kernels", kernel=7, seed=2)
-MEMBERS = (TORCH_STRONG, TORCH_K5, TORCH_K7)
+MEMBERS = (TORCH_STRONG, TORCH_K3, TORCH_K5, TORCH_K7)
 TORCH_ENSEMBLE = Recipe(name="torch_ensemble", framework="pytorch", suffix=".pt", settings=EnsembleSettings(),
                         train=train_ensemble, load=load_ensemble, save=save_state,
-                        description="chapter 7's committee: the average of three small CNNs with 3x3, 5x5, 7x7 kernels",
+                        description="chapter 7's committee: the average of four small CNNs with 3x3, 5x5, 7x7 kernels",
                         requires=EnsembleSettings().members)

@@ -137,7 +137,7 @@ def train_strong(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, lr: f
                  weight_decay: float = 5e-4, batch_size: int = 128, schedule: str = "onecycle",
                  augment: bool = True, label_smoothing: float = 0.1, seed: int = 0,
                  device: torch.device | str | None = None, precision: str | None = None,
-                 channels_last: bool = False, validate_every_epoch: bool = True,
+                 channels_last: bool | None = None, validate_every_epoch: bool = True,
                  verbose: bool = True) -> dict[str, list[float]]:
     """Chapter 7's recipe: AdamW, a per-step schedule, label smoothing and on-device augmentation.
 

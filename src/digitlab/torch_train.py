@@ -151,12 +151,13 @@ def make_schedule(optimizer: torch.optim.Optimizer, schedule: str, lr: float, ep
 def fit(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, optimizer: torch.optim.Optimizer | None = None,
         lr: float = 0.1, schedule: str = "onecycle", batch_size: int = BATCH_SIZE, loss_fn: Callable | None = None,
         transform: Callable | None = None, seed: int = 0, device: torch.device | str | None = None,
-        precision: str | None = None, channels_last: bool = False, validate_every_epoch: bool = True,
+        precision: str | None = None, channels_last: bool | None = None, validate_every_epoch: bool = True,
         verbose: bool = True) -> dict[str, list[float]]:
     """Train ``model`` for ``epochs`` with ``train_epoch``, validating on ``data``'s validation split; return the history.
 
     The optimizer defaults to SGD at ``lr``; ``schedule`` (see ``make_schedule``) sets its rate at
-    every step. ``precision`` defaults to ``runtime.precision()``. Training is monitored on the
+    every step. ``precision`` defaults to ``runtime.precision()``, and ``channels_last`` to True under
+    bfloat16 (oneDNN's and cuDNN's bf16 convolutions want that layout). Training is monitored on the
     validation split, never on the test set. The history holds, per epoch, ``loss``, ``val_loss``,
     ``val_accuracy`` and the training ``seconds`` (without validation), and the rate of every step
     (``lr``); with ``validate_every_epoch=False`` only the last epoch is validated.
@@ -172,6 +173,7 @@ def fit(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, optimizer: tor
     device = runtime.device() if device is None else torch.device(device)
     precision = runtime.precision() if precision is None else precision
     autocast(device, precision)  # checks the name before any training
+    channels_last = precision == "bfloat16" if channels_last is None else channels_last
     model.to(device)
     x, y = as_images(data.x_train).to(device), as_labels(data.y_train).to(device)
     x_val, y_val = as_images(data.x_val).to(device), as_labels(data.y_val).to(device)
@@ -194,6 +196,8 @@ def fit(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, optimizer: tor
             print(f"epoch {epoch}/{epochs}: loss {loss:.4f}, validation loss {val_loss:.4f}, "
                   f"validation accuracy {val_acc:.4f} ({seconds:.1f} s)", flush=True)
     history["lr"] = rates
+    if channels_last:  # hand the model back in the usual layout: a reloaded copy then computes bit for bit the same
+        model.to(memory_format=torch.contiguous_format)
     model.eval()
     return history
 

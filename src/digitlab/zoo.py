@@ -43,6 +43,7 @@ REGISTRY: dict[str, str] = {
     "torch_cnn": "digitlab.torch_recipes:TORCH_CNN",
     "torch_cnn_bn": "digitlab.torch_recipes:TORCH_CNN_BN",
     "torch_strong": "digitlab.torch_recipes:TORCH_STRONG",
+    "torch_k3": "digitlab.torch_recipes:TORCH_K3",
     "torch_k5": "digitlab.torch_recipes:TORCH_K5",
     "torch_k7": "digitlab.torch_recipes:TORCH_K7",
     "torch_ensemble": "digitlab.torch_recipes:TORCH_ENSEMBLE",
