@@ -9,12 +9,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "digitlab"
 PAGE = ROOT / "ARCHITECTURE.md"
 
-# Until branch `torch` is merged, torch_models.py still holds what ARCHITECTURE.md already describes
-# as torch_cnn, torch_train, torch_strong, torch_recipes and recipe. Empty both sets at that merge.
-NOT_YET_SPLIT = {"torch_models"}
-NOT_YET_WRITTEN = {"torch_cnn", "torch_train", "torch_strong", "torch_recipes", "recipe"}
-
-
 def package_modules() -> set[str]:
     """Every module of src/digitlab as a dotted name below ``digitlab`` (packages by their own name)."""
     names = set()
@@ -41,12 +35,12 @@ def named_modules() -> set[str]:
 
 
 def test_every_module_named_exists():
-    missing = named_modules() - package_modules() - NOT_YET_WRITTEN
+    missing = named_modules() - package_modules()
     assert not missing, f"ARCHITECTURE.md names modules that do not exist: {sorted(missing)}"
 
 
 def test_every_module_is_named():
-    unnamed = package_modules() - named_modules() - NOT_YET_SPLIT
+    unnamed = package_modules() - named_modules()
     assert not unnamed, f"modules missing from ARCHITECTURE.md: {sorted(unnamed)}"
 
 
