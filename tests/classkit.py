@@ -40,23 +40,34 @@ PARTIAL_POINTS = 1 * 2 / 4 + 2 * 2 / 3 + 2 * 2 / 3
 
 def source_chapter() -> nbformat.NotebookNode:
     """The chapter as the instructor has it: setup, then three exercises (solution cell, check)."""
-    cells = [new_markdown_cell("# A synthetic chapter", id="intro"),
-             new_code_cell("import numpy as np\nfrom digitlab import numpy_nets\nfrom digitlab.exercises import ch01",
-                           id="setup")]
-    starters = {"a1": "answer = None  # (w, b)", "a2": "def silu_grad(z):\n    return None\n\n\nanswer = silu_grad",
-                "a3": "def softmax(z):\n    return None\n\n\nanswer = softmax"}
+    cells = [
+        new_markdown_cell("# A synthetic chapter", id="intro"),
+        new_code_cell(
+            "import numpy as np\nfrom digitlab import numpy_nets\nfrom digitlab.exercises import ch01",
+            id="setup",
+        ),
+    ]
+    starters = {
+        "a1": "answer = None  # (w, b)",
+        "a2": "def silu_grad(z):\n    return None\n\n\nanswer = silu_grad",
+        "a3": "def softmax(z):\n    return None\n\n\nanswer = softmax",
+    }
     for n, name in enumerate(EXERCISES, start=1):
         solution = new_code_cell(RIGHT[f"a{n}"], id=f"a{n}")
         solution.metadata = {"tags": ["solution", "hide-input"], "digitlab": {"starter": starters[f"a{n}"]}}
-        cells += [new_markdown_cell(f"### Exercise {n}", id=f"p{n}"), solution,
-                  new_code_cell(f"ch01.{name.split('.')[1]}.check(answer)", id=f"c{n}")]
+        cells += [
+            new_markdown_cell(f"### Exercise {n}", id=f"p{n}"),
+            solution,
+            new_code_cell(f"ch01.{name.split('.')[1]}.check(answer)", id=f"c{n}"),
+        ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
 
-def submission(answers: dict[str, str] | None = None, *, before: list[str] = (), edit=None,
-               student: str | None = None) -> nbformat.NotebookNode:
+def submission(
+    answers: dict[str, str] | None = None, *, before: list[str] = (), edit=None, student: str | None = None
+) -> nbformat.NotebookNode:
     """The student edition with ``answers`` (by solution cell id), extra cells after setup, and edits."""
     nb = editions.student_notebook(source_chapter())
     for cell in nb.cells:
@@ -71,8 +82,9 @@ def submission(answers: dict[str, str] | None = None, *, before: list[str] = (),
     return nb
 
 
-def write_class(folder: Path, students: dict[str, nbformat.NotebookNode | str | None],
-                names: dict[str, str] | None = None) -> Path:
+def write_class(
+    folder: Path, students: dict[str, nbformat.NotebookNode | str | None], names: dict[str, str] | None = None
+) -> Path:
     """Write each student's notebook to ``folder/subs/<id>.ipynb`` and the roster; return the roster."""
     subs = folder / "subs"
     subs.mkdir(parents=True, exist_ok=True)
@@ -83,8 +95,17 @@ def write_class(folder: Path, students: dict[str, nbformat.NotebookNode | str | 
             path.write_text(nb, encoding="utf-8")
         elif nb is not None:
             nbformat.write(nb, path)
-        rows.append({"id": sid, "name": (names or {}).get(sid, sid.title()), "submission": f"subs/{sid}.ipynb",
-                     "email": f"{sid}@example.edu", "section": "A", "login": sid, "canvas_id": ""})
+        rows.append(
+            {
+                "id": sid,
+                "name": (names or {}).get(sid, sid.title()),
+                "submission": f"subs/{sid}.ipynb",
+                "email": f"{sid}@example.edu",
+                "section": "A",
+                "login": sid,
+                "canvas_id": "",
+            }
+        )
     roster = folder / "roster.csv"
     with roster.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -168,7 +189,8 @@ print('found:', found)"""
 # The snooper answers right only if it found another submission, the roster or the hidden tests.
 SNOOP_ANSWERS = {
     "a1": "answer = (np.array([1.0, 1.0]), -1.5) if FOUND else (np.array([-1.0, -1.0]), 1.5)",
-    "a2": WRONG["a2"], "a3": WRONG["a3"],
+    "a2": WRONG["a2"],
+    "a3": WRONG["a3"],
 }
 
 

@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "digitlab"
 PAGE = ROOT / "ARCHITECTURE.md"
 
+
 def package_modules() -> set[str]:
     """Every module of src/digitlab as a dotted name below ``digitlab`` (packages by their own name)."""
     names = set()

@@ -43,8 +43,11 @@ def test_shift_moves_right_and_down(bar):
 def test_outputs_keep_range_shape_dtype_and_type(batch):
     ones = torch.ones(8, 28, 28, dtype=torch.float64)
     for x in (batch, ones, batch.numpy().transpose(0, 2, 3, 1), batch.numpy()[:, 0].astype(np.float16)):
-        for out in (augment.random_affine(x, generator=0), augment.elastic(x, generator=0),
-                    augment.perturb_test_set(x, seed=0)):
+        for out in (
+            augment.random_affine(x, generator=0),
+            augment.elastic(x, generator=0),
+            augment.perturb_test_set(x, seed=0),
+        ):
             assert type(out) is type(x) and out.shape == x.shape and out.dtype == x.dtype
             values = out if isinstance(out, np.ndarray) else out.numpy()
             assert values.min() >= 0 and values.max() <= 1
@@ -68,7 +71,9 @@ def test_probability_p_leaves_the_other_images_alone(batch):
     half = augment.random_affine(big, p=0.5, generator=2)
     unchanged = ((half - big).abs().amax(dim=(1, 2, 3)) < 1e-5).float().mean().item()
     assert 0.4 < unchanged < 0.6
-    assert torch.equal(augment.random_affine(batch, generator=2), augment.random_affine(batch, p=1.0, generator=2))
+    assert torch.equal(
+        augment.random_affine(batch, generator=2), augment.random_affine(batch, p=1.0, generator=2)
+    )
 
 
 def test_each_image_gets_its_own_transform():
@@ -78,18 +83,21 @@ def test_each_image_gets_its_own_transform():
     assert not torch.equal(out[0], out[1])
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: augment.random_affine(np.zeros((2, 28, 28), np.uint8)), "floats"),
-    (lambda: augment.random_affine(np.zeros((2, 3, 28, 28), np.float32)), "shape"),
-    (lambda: augment.random_affine([[0.0]]), "tensor or a NumPy"),
-    (lambda: augment.random_affine(np.zeros((2, 28, 28), np.float32), rotation=-1), "rotation"),
-    (lambda: augment.random_affine(np.zeros((2, 28, 28), np.float32), generator="x"), "generator"),
-    (lambda: augment.elastic(np.zeros((2, 28, 28), np.float32), sigma=0), "sigma"),
-    (lambda: augment.random_affine(np.zeros((2, 28, 28), np.float32), p=1.5), "p must"),
-    (lambda: augment.affine(np.zeros((2, 28, 28), np.float32), angle=[1, 2, 3]), "angle"),
-    (lambda: augment.affine(np.zeros((2, 28, 28), np.float32), scale=0), "scale"),
-    (lambda: augment.perturb_test_set(np.zeros((2, 28, 28), np.float32), seed=-1), "seed"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: augment.random_affine(np.zeros((2, 28, 28), np.uint8)), "floats"),
+        (lambda: augment.random_affine(np.zeros((2, 3, 28, 28), np.float32)), "shape"),
+        (lambda: augment.random_affine([[0.0]]), "tensor or a NumPy"),
+        (lambda: augment.random_affine(np.zeros((2, 28, 28), np.float32), rotation=-1), "rotation"),
+        (lambda: augment.random_affine(np.zeros((2, 28, 28), np.float32), generator="x"), "generator"),
+        (lambda: augment.elastic(np.zeros((2, 28, 28), np.float32), sigma=0), "sigma"),
+        (lambda: augment.random_affine(np.zeros((2, 28, 28), np.float32), p=1.5), "p must"),
+        (lambda: augment.affine(np.zeros((2, 28, 28), np.float32), angle=[1, 2, 3]), "angle"),
+        (lambda: augment.affine(np.zeros((2, 28, 28), np.float32), scale=0), "scale"),
+        (lambda: augment.perturb_test_set(np.zeros((2, 28, 28), np.float32), seed=-1), "seed"),
+    ],
+)
 def test_bad_arguments_are_named(call, message):
     with pytest.raises((TypeError, ValueError), match=message):
         call()

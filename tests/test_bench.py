@@ -20,15 +20,22 @@ CALLS: list[int] = []
 
 def train_fake(settings: FakeSettings):
     CALLS.append(1)
-    return {"weights": [1, 2]}, zoo.Card(test_accuracy=0.9 + 0.01 * len(CALLS), epochs=2, seconds_per_epoch=1.5,
-                                         params=2)
+    return {"weights": [1, 2]}, zoo.Card(
+        test_accuracy=0.9 + 0.01 * len(CALLS), epochs=2, seconds_per_epoch=1.5, params=2
+    )
 
 
 def _fake(name: str, framework: str) -> zoo.Recipe:
-    return zoo.Recipe(name=name, framework=framework, suffix=".json", settings=FakeSettings(framework),
-                      train=train_fake, description=f"{name} model",
-                      save=lambda model, path: path.write_text(json.dumps(model)),
-                      load=lambda path, settings: json.loads(path.read_text()))
+    return zoo.Recipe(
+        name=name,
+        framework=framework,
+        suffix=".json",
+        settings=FakeSettings(framework),
+        train=train_fake,
+        description=f"{name} model",
+        save=lambda model, path: path.write_text(json.dumps(model)),
+        load=lambda path, settings: json.loads(path.read_text()),
+    )
 
 
 FAKE_A, FAKE_B = _fake("fake_a", "pytorch"), _fake("fake_b", "keras")
@@ -38,7 +45,9 @@ def train_pair(settings: FakeSettings, a, b):
     return {"members": [a, b]}, zoo.Card(test_accuracy=0.99, epochs=0, seconds_per_epoch=0.0, params=4)
 
 
-FAKE_PAIR = dataclasses.replace(_fake("fake_pair", "pytorch"), train=train_pair, requires=("fake_a", "fake_b"))
+FAKE_PAIR = dataclasses.replace(
+    _fake("fake_pair", "pytorch"), train=train_pair, requires=("fake_a", "fake_b")
+)
 
 
 @pytest.fixture
@@ -80,12 +89,20 @@ def test_an_ensemble_reports_its_members_training(fake, monkeypatch):
     card = bench.ensure("fake_pair", verbose=False)
     assert len(fake) == 2, "the members were trained first"
     assert card["epochs"] == 4 and card["seconds_per_epoch"] == 1.5
-    assert card["member_train_seconds"] == round(sum(zoo.card(n).train_seconds for n in ("fake_a", "fake_b")), 2)
+    assert card["member_train_seconds"] == round(
+        sum(zoo.card(n).train_seconds for n in ("fake_a", "fake_b")), 2
+    )
 
 
 def test_row_of_an_ensemble_counts_its_members_training():
-    card = {"test_accuracy": 0.997, "epochs": 48, "seconds_per_epoch": 60.0, "train_seconds": 13.0,
-            "member_train_seconds": 2900.0, "framework": "pytorch"}
+    card = {
+        "test_accuracy": 0.997,
+        "epochs": 48,
+        "seconds_per_epoch": 60.0,
+        "train_seconds": 13.0,
+        "member_train_seconds": 2900.0,
+        "framework": "pytorch",
+    }
     assert bench.row("torch_ensemble", card)["train_seconds"] == 2913.0
 
 
@@ -127,7 +144,9 @@ def test_table_sorts_by_accuracy_and_plot_draws_every_model(fake):
     rows = bench.collect(["fake_a", "fake_b"], verbose=False)
     frame = bench.table(rows)
     assert list(frame["name"]) == ["fake_b", "fake_a"]  # fake_b trained second: higher accuracy
-    assert frame["test_error_%"].iloc[0] == pytest.approx(100 * (1 - frame["test accuracy"].iloc[0]), abs=0.01)
+    assert frame["test_error_%"].iloc[0] == pytest.approx(
+        100 * (1 - frame["test accuracy"].iloc[0]), abs=0.01
+    )
     fig = bench.plot(rows)
     assert len(fig.axes[0].texts) == 2
     with pytest.raises(ValueError, match="empty"):

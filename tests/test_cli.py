@@ -12,7 +12,9 @@ from digitlab import cli, data
 
 
 def test_fetch_prints_checksums():
-    done = subprocess.run([sys.executable, "-m", "digitlab", "fetch"], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "digitlab", "fetch"], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     for digest in data.ARRAY_SHA256.values():
         assert digest in done.stdout

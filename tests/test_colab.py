@@ -90,7 +90,9 @@ def fresh_colab(tmp: Path) -> Path:
     kernel = tmp / "jupyter" / "kernels" / "python3"
     kernel.mkdir(parents=True)
     argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (kernel / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Colab", "language": "python"}))
+    (kernel / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "Colab", "language": "python"})
+    )
     startup = tmp / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
     (startup / "00-colab.py").write_text("import google.colab  # as Colab's kernel does\n")
@@ -107,13 +109,19 @@ def run_in_colab(python: Path, notebook: Path, tmp: Path) -> tuple[dict, float]:
     # for a learner, so the tests' DIGITLAB_STRICT_EXERCISES (solutions must pass) is left out.
     dropped = {"VIRTUAL_ENV", "PYTHONPATH", "MPLBACKEND", "DIGITLAB_STRICT_EXERCISES"}
     env = {k: v for k, v in os.environ.items() if k not in dropped}
-    env |= {"PATH": f"{python.parent}{os.pathsep}{env['PATH']}", "JUPYTER_PATH": str(tmp / "jupyter"),
-            "IPYTHONDIR": str(tmp / "ipython"), "DIGITLAB_HOME": str(tmp / "home"),
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env |= {
+        "PATH": f"{python.parent}{os.pathsep}{env['PATH']}",
+        "JUPYTER_PATH": str(tmp / "jupyter"),
+        "IPYTHONDIR": str(tmp / "ipython"),
+        "DIGITLAB_HOME": str(tmp / "home"),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
     out = tmp / "executed.ipynb"
     done = subprocess.run([python, "-c", DRIVER, notebook, out, tmp], env=env, cwd=tmp,
                           capture_output=True, text=True, timeout=3600)  # fmt: skip
-    assert done.returncode == 0, f"{notebook.name} failed in the Colab-like environment:\n{done.stderr[-5000:]}"
+    assert done.returncode == 0, (
+        f"{notebook.name} failed in the Colab-like environment:\n{done.stderr[-5000:]}"
+    )
     seconds = float(re.search(r"EXECUTED_IN ([\d.]+)", done.stdout)[1])
     return json.loads(out.read_text(encoding="utf-8")), seconds
 
@@ -137,7 +145,8 @@ def changed_colab_packages(python: Path) -> list[str]:
 def notebooks() -> list:
     found = sorted(FOLDER.glob("*.ipynb")) if ENABLED else []
     return [pytest.param(p, id=p.stem) for p in found] or [
-        pytest.param(None, id="none", marks=pytest.mark.skip(reason=f"no notebooks in {FOLDER}"))]
+        pytest.param(None, id="none", marks=pytest.mark.skip(reason=f"no notebooks in {FOLDER}"))
+    ]
 
 
 def test_the_environment_has_colabs_versions_and_no_digitlab():
@@ -160,14 +169,16 @@ def test_notebook_runs_in_the_colab_like_environment(notebook, tmp_path):
     report = text_of(next(c for c in executed["cells"] if c["cell_type"] == "code"))
     assert re.search(r"^colab\s+True$", report, flags=re.M), f"not seen as Colab:\n{report}"
     assert "Installing digitlab failed" not in report, report
-    url = json.loads(next(purelib(python).glob("digitlab-*.dist-info")).joinpath("direct_url.json").read_text())
+    url = json.loads(
+        next(purelib(python).glob("digitlab-*.dist-info")).joinpath("direct_url.json").read_text()
+    )
     assert url["url"] == os.environ["DIGITLAB_SOURCE"], "digitlab came from somewhere else than the wheel"
     assert changed_colab_packages(python) == [], "the install changed packages Colab ships"
 
 
 def test_the_drawing_pad_renders_under_colabs_ipywidgets(tmp_path):
     """Chapter 8's pad under ipywidgets 7.7.1 and ipycanvas, in Colab's custom widget manager."""
-    build = '''import json, ipywidgets, ipycanvas, numpy as np
+    build = """import json, ipywidgets, ipycanvas, numpy as np
 from google.colab import output
 from digitlab import predict, widgets
 pad = widgets.DigitPad(predict.FunctionBackend(lambda x: np.eye(10)[[3] * len(x)] * 5.0, name="three"), every=0)
@@ -177,11 +188,16 @@ print(json.dumps({"ipywidgets": ipywidgets.__version__, "ipycanvas": ipycanvas._
                   "calls": output.calls, "model": state["_model_name"], "children": len(state["children"]),
                   "canvas": pad.canvas.get_state()["_model_name"], "canvas_module": pad.canvas._model_module,
                   "status": pad.status.value}))
-'''
-    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": s, "outputs": [], "execution_count": None}
-                    for s in (colab_cell("widgets"), build)],
-          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
+"""
+    nb = {
+        "cells": [
+            {"cell_type": "code", "metadata": {}, "source": s, "outputs": [], "execution_count": None}
+            for s in (colab_cell("widgets"), build)
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path = tmp_path / "pad.ipynb"
     path.write_text(json.dumps(nb))
     python = fresh_colab(tmp_path)

@@ -37,18 +37,25 @@ def _inventory(entries: list[str]) -> bytes:
 
 
 def _glue(name: str, text_plain: str) -> dict:
-    return nbformat.v4.new_output("display_data", data={GLUE + "text/plain": text_plain},
-                                  metadata={"scrapbook": {"name": name, "mime_prefix": GLUE}})
+    return nbformat.v4.new_output(
+        "display_data",
+        data={GLUE + "text/plain": text_plain},
+        metadata={"scrapbook": {"name": name, "mime_prefix": GLUE}},
+    )
 
 
-FIRST = ('import sys\nif "google.colab" in sys.modules:\n'
-         '    %pip install -q "digitlab[onnx,torch] @ git+https://github.com/digitlab-book/digitlab"\n'
-         "from digitlab import runtime\n\nruntime.env_report(trains=True)")
-PROSE = ("Accuracy {glue:text}`acc:.2%` by {glue}`who`, see {doc}`setup` and {ref}`my-label`; "
-         "after {cite}`smith2020`, as {cite:t}`smith2020,doe2019` showed.\n\n"
-         ":::{note}\nRaw {glue:text}`acc` here.\n:::\n\n"
-         "````{admonition} A titled box\n:class: tip\nInside.\n\n```python\nprint(1)\n```\n````\n\n"
-         "![a digit](images/d.png)\n\n```bash\ndigitlab fetch\n```")
+FIRST = (
+    'import sys\nif "google.colab" in sys.modules:\n'
+    '    %pip install -q "digitlab[onnx,torch] @ git+https://github.com/digitlab-book/digitlab"\n'
+    "from digitlab import runtime\n\nruntime.env_report(trains=True)"
+)
+PROSE = (
+    "Accuracy {glue:text}`acc:.2%` by {glue}`who`, see {doc}`setup` and {ref}`my-label`; "
+    "after {cite}`smith2020`, as {cite:t}`smith2020,doe2019` showed.\n\n"
+    ":::{note}\nRaw {glue:text}`acc` here.\n:::\n\n"
+    "````{admonition} A titled box\n:class: tip\nInside.\n\n```python\nprint(1)\n```\n````\n\n"
+    "![a digit](images/d.png)\n\n```bash\ndigitlab fetch\n```"
+)
 SOLUTION = "answer = sum(range(7)) * 2\nprint('the secret route', answer)"
 
 
@@ -60,21 +67,31 @@ def _book(tmp_path: Path) -> tuple[Path, Path]:
     Image.new("L", (4, 4), 255).save(book / "images" / "d.png")
     (book / "references.bib").write_text(
         "@article{smith2020, author={Smith, Ann and Jones, Bo and Ng, Cy}, title={T}, year={2020}}\n"
-        "@book{doe2019, author={Doe, Dee and R{\\'o}e, Remy}, title={U}, year={2019}}\n")
-    solution = nbformat.v4.new_code_cell(SOLUTION, metadata={
-        "tags": ["solution", "hide-input"], "digitlab": {"starter": "answer = ...  # a number"}})
-    nb = nbformat.v4.new_notebook(metadata={"accelerator": "GPU", "colab": {"gpuType": "T4"}}, cells=[
-        nbformat.v4.new_markdown_cell("# A demo chapter\n\nIt cites {cite}`doe2019`."),
-        nbformat.v4.new_code_cell(FIRST),
-        nbformat.v4.new_code_cell("glue('acc', 0.98765)\nglue('who', 'Ada')"),
-        nbformat.v4.new_markdown_cell(PROSE),
-        nbformat.v4.new_markdown_cell("## Exercises\n\n### Exercise 1.1: the `answer`\n\nCompute it."),
-        solution,
-        nbformat.v4.new_code_cell("ch01.answer.check(answer)"),
-    ])
-    plain = nbformat.v4.new_notebook(metadata={"accelerator": "GPU", "colab": {"gpuType": "T4"}}, cells=[
-        nbformat.v4.new_markdown_cell("# Plain"),
-        nbformat.v4.new_code_cell('%pip install -q "digitlab @ x"\nruntime.env_report()')])
+        "@book{doe2019, author={Doe, Dee and R{\\'o}e, Remy}, title={U}, year={2019}}\n"
+    )
+    solution = nbformat.v4.new_code_cell(
+        SOLUTION,
+        metadata={"tags": ["solution", "hide-input"], "digitlab": {"starter": "answer = ...  # a number"}},
+    )
+    nb = nbformat.v4.new_notebook(
+        metadata={"accelerator": "GPU", "colab": {"gpuType": "T4"}},
+        cells=[
+            nbformat.v4.new_markdown_cell("# A demo chapter\n\nIt cites {cite}`doe2019`."),
+            nbformat.v4.new_code_cell(FIRST),
+            nbformat.v4.new_code_cell("glue('acc', 0.98765)\nglue('who', 'Ada')"),
+            nbformat.v4.new_markdown_cell(PROSE),
+            nbformat.v4.new_markdown_cell("## Exercises\n\n### Exercise 1.1: the `answer`\n\nCompute it."),
+            solution,
+            nbformat.v4.new_code_cell("ch01.answer.check(answer)"),
+        ],
+    )
+    plain = nbformat.v4.new_notebook(
+        metadata={"accelerator": "GPU", "colab": {"gpuType": "T4"}},
+        cells=[
+            nbformat.v4.new_markdown_cell("# Plain"),
+            nbformat.v4.new_code_cell('%pip install -q "digitlab @ x"\nruntime.env_report()'),
+        ],
+    )
     nbformat.write(nb, book / "01-demo.ipynb")
     nbformat.write(plain, book / "02-plain.ipynb")
     executed = nbformat.from_dict(json.loads(nbformat.writes(nb)))
@@ -88,9 +105,14 @@ def _book(tmp_path: Path) -> tuple[Path, Path]:
     nbformat.write(plain, build / "jupyter_execute" / "book" / "02-plain.ipynb")
     html = build / "html"
     (html / "book").mkdir(parents=True)
-    (html / "objects.inv").write_bytes(_inventory([
-        "book/setup std:doc -1 book/setup.html Setting up",
-        "my-label std:label -1 book/setup.html#$ The label's section"]))
+    (html / "objects.inv").write_bytes(
+        _inventory(
+            [
+                "book/setup std:doc -1 book/setup.html Setting up",
+                "my-label std:label -1 book/setup.html#$ The label's section",
+            ]
+        )
+    )
     (html / "book" / "setup.html").write_text('<section id="my-label"></section>')
     (html / "book" / "references.html").write_text("<p>refs</p>")
     (html / "book" / "01-demo.html").write_text('<section id="exercise-1-1-the-answer"></section>')
@@ -116,7 +138,10 @@ def test_markup_becomes_plain_markdown(edition):
     refs = f"{SITE}book/references.html"
     assert f"Accuracy 98.77%{myst.BUILD_MARK} by Ada{myst.BUILD_MARK}" in text
     assert f"Raw 0.98765{myst.BUILD_MARK} here" in text
-    assert f"see [Setting up]({SITE}book/setup.html) and [The label's section]({SITE}book/setup.html#my-label)" in text
+    assert (
+        f"see [Setting up]({SITE}book/setup.html) and [The label's section]({SITE}book/setup.html#my-label)"
+        in text
+    )
     assert f"after ([Smith et al., 2020]({refs}))" in text
     assert f"as [Smith et al. (2020)]({refs}), [Doe and Róe (2019)]({refs}) showed" in text
     assert f"It cites ([Doe and Róe, 2019]({refs}))" in text
@@ -150,12 +175,12 @@ def test_first_cell_installs_this_release_with_the_chapter_extras(edition):
     first = next(c.source for c in demo.cells if c.cell_type == "code")
     ast.parse(first)
     assert f'"git+{colab.REPOSITORY}@v{__version__}"' in first and "DIGITLAB_SOURCE" in first
-    assert '"digitlab[onnx] @ {source}"' in first.replace("f\"", '"') and "torch" not in first
+    assert '"digitlab[onnx] @ {source}"' in first.replace('f"', '"') and "torch" not in first
     assert first.rstrip().endswith("runtime.env_report(trains=True)")  # no cache, so no cpu_seconds
     assert demo.metadata["accelerator"] == "GPU" and demo.metadata["colab"]["gpuType"] == "T4"
     assert "accelerator" not in plain.metadata and "gpuType" not in plain.metadata["colab"]
     plain_first = next(c.source for c in plain.cells if c.cell_type == "code")
-    assert '"digitlab @ {source}"' in plain_first.replace("f\"", '"')
+    assert '"digitlab @ {source}"' in plain_first.replace('f"', '"')
     assert plain_first.rstrip().endswith("runtime.env_report()")
     assert demo.metadata["digitlab"]["edition"] == "colab"
 
@@ -164,12 +189,16 @@ def test_failed_install_says_what_to_do_in_one_sentence(tmp_path):
     cell = colab.install_cell(["onnx"], True, 12.3)
     assert cell.rstrip().endswith("runtime.env_report(trains=True, cpu_seconds=12)")
     install = cell.split("from digitlab import runtime")[0]
-    script = ("import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n"
-              + install)
-    env = {"DIGITLAB_SOURCE": (tmp_path / "missing.whl").as_uri(), "PATH": "/usr/bin:/bin",
-           "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                          timeout=120)
+    script = "import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n" + install
+    env = {
+        "DIGITLAB_SOURCE": (tmp_path / "missing.whl").as_uri(),
+        "PATH": "/usr/bin:/bin",
+        "PIP_NO_INDEX": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
     message = done.stderr.strip().splitlines()
     assert done.returncode == 1 and len(message) == 1, done.stderr
     assert message[0].startswith(f"Installing digitlab[onnx] {__version__} from file://")
@@ -186,14 +215,17 @@ def test_the_edition_is_swapped_in_whole(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_build", "book", "colab"]
 
 
-@pytest.mark.parametrize(("prose", "error"), [
-    ("{glue:text}`nope`", "no value glued as 'nope'"),
-    ("{cite}`nobody2000`", "'nobody2000' is not in the book's references.bib"),
-    ("{doc}`nowhere`", "names nothing in the built site"),
-    ("{sub-ref}`x`", "cannot convert the role {sub-ref}"),
-    (":::{figure} x.png\n:::", "cannot convert the directive {figure}"),
-    ("![gone](images/gone.png)", "the image 'images/gone.png' is not an image file"),
-])
+@pytest.mark.parametrize(
+    ("prose", "error"),
+    [
+        ("{glue:text}`nope`", "no value glued as 'nope'"),
+        ("{cite}`nobody2000`", "'nobody2000' is not in the book's references.bib"),
+        ("{doc}`nowhere`", "names nothing in the built site"),
+        ("{sub-ref}`x`", "cannot convert the role {sub-ref}"),
+        (":::{figure} x.png\n:::", "cannot convert the directive {figure}"),
+        ("![gone](images/gone.png)", "the image 'images/gone.png' is not an image file"),
+    ],
+)
 def test_markup_it_cannot_convert_is_an_error(tmp_path, prose, error):
     book, build = _book(tmp_path)
     nb = editions.read(book / "01-demo.ipynb")
@@ -211,9 +243,13 @@ def test_missing_build_is_a_clear_error(tmp_path):
 
 
 def test_addresses_come_from_the_repository():
-    assert colab.site_url("https://github.com/Digitlab-Book/digitlab") == "https://digitlab-book.github.io/digitlab/"
+    assert (
+        colab.site_url("https://github.com/Digitlab-Book/digitlab")
+        == "https://digitlab-book.github.io/digitlab/"
+    )
     assert colab.colab_url("book/03-keras-cnn.ipynb") == (
-        "https://colab.research.google.com/github/digitlab-book/digitlab/blob/colab/03-keras-cnn.ipynb")
+        "https://colab.research.google.com/github/digitlab-book/digitlab/blob/colab/03-keras-cnn.ipynb"
+    )
     with pytest.raises(ValueError, match="repository must be"):
         colab.site_url("https://gitlab.com/a/b")
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
@@ -226,21 +262,32 @@ def test_the_workflow_publishes_both_editions():
     steps = [s for job in book["jobs"].values() for s in job["steps"]]
     runs = " ".join(s.get("run", "") for s in steps)
     assert "make colab" in runs and "make student" in runs
-    published = {(m["branch"], m["folder"]) for m in book["jobs"]["editions"]["strategy"]["matrix"]["include"]}
-    assert published == {(colab.BRANCH, "_build/colab"), ("colab-zh", "_build/colab-zh"),
-                         ("student", "_build/student")}
+    published = {
+        (m["branch"], m["folder"]) for m in book["jobs"]["editions"]["strategy"]["matrix"]["include"]
+    }
+    assert published == {
+        (colab.BRANCH, "_build/colab"),
+        ("colab-zh", "_build/colab-zh"),
+        ("student", "_build/student"),
+    }
     assert "make colab-zh" in runs
     push = next(s for s in book["jobs"]["editions"]["steps"] if "git push" in s.get("run", ""))
     assert push["env"]["BRANCH"] == "${{ matrix.branch }}" and push["env"]["FOLDER"] == "${{ matrix.folder }}"
     assert book["jobs"]["editions"]["permissions"] == {"contents": "write"}
-    assert f"{colab.REPOSITORY}/tree/student" in (ROOT / "book" / "instructors.md").read_text(encoding="utf-8")
+    assert f"{colab.REPOSITORY}/tree/student" in (ROOT / "book" / "instructors.md").read_text(
+        encoding="utf-8"
+    )
 
 
 # --- the real chapters, from an executed build ----------------------------------------------------
 def _builds() -> list[Path]:
     found = [ROOT / "_build", ROOT / "_build" / "preview" / "_build"]
-    return [b for b in found if (b / "html" / "objects.inv").is_file()
-            and all((b / "jupyter_execute" / "book" / p.name).is_file() for p in editions.chapters(ROOT / "book"))]
+    return [
+        b
+        for b in found
+        if (b / "html" / "objects.inv").is_file()
+        and all((b / "jupyter_execute" / "book" / p.name).is_file() for p in editions.chapters(ROOT / "book"))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -273,12 +320,14 @@ def test_real_edition_links_resolve(real):
     build, out = real
     html = build / "html"
     for path in out.glob("*.ipynb"):
-        for target in (m.group("md") or m.group("html") for m in LINK.finditer(_markdown(editions.read(path)))):
+        for target in (
+            m.group("md") or m.group("html") for m in LINK.finditer(_markdown(editions.read(path)))
+        ):
             if target.startswith("attachment:"):
                 continue
             assert target.startswith(("https://", "http://")), f"{path.name}: {target}"
             if target.startswith(SITE):
-                page, _, fragment = target[len(SITE):].partition("#")
+                page, _, fragment = target[len(SITE) :].partition("#")
                 assert (html / page).is_file(), f"{path.name}: {target} is not a page of the site"
                 body = (html / page).read_text(encoding="utf-8")
                 assert not fragment or f'id="{fragment}"' in body, f"{path.name}: no #{fragment} in {page}"
@@ -334,7 +383,9 @@ def test_real_first_cells_give_the_builds_cpu_time(real):
 
 def test_trains_reads_the_first_cell_else_the_list():
     def first(code):
-        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell(code)])
+        return nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell(code)]
+        )
 
     assert colab.trains(first("runtime.env_report(trains=True)"), "00-meet-mnist")
     assert not colab.trains(first("runtime.env_report(trains=False)"), "03-keras-cnn")

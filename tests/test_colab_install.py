@@ -24,8 +24,20 @@ ROOT = Path(__file__).resolve().parents[1]
 FREEZE = ROOT / "tests" / "data" / "colab-pip-freeze.txt"
 PYTHON = "3.13"  # Colab's Python (3.13.15); its Ubuntu 22.04 has glibc 2.35
 PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(17, 36)] + ["manylinux2014_x86_64"]
-COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "_build", "build", "dist", "node_modules",
-                                     "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "book", "tests")
+COPY_IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "_build",
+    "build",
+    "dist",
+    "node_modules",
+    "*.egg-info",
+    "__pycache__",
+    ".*_cache",
+    ".hypothesis",
+    "book",
+    "tests",
+)
 
 pytestmark = pytest.mark.registry
 
@@ -55,8 +67,12 @@ def wheel(tmp_path_factory) -> Path:
     """A wheel of this checkout, built like a release (from a copy, so the checkout stays clean)."""
     tmp = tmp_path_factory.mktemp("wheel")
     shutil.copytree(ROOT, tmp / "src", ignore=COPY_IGNORE)
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"),
-                           str(tmp / "src")], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"), str(tmp / "src")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return next((tmp / "dist").glob("digitlab-*.whl"))
 
@@ -72,17 +88,39 @@ def resolve(requirements: list[str], constraints: Path, report: Path) -> subproc
     """``pip install --dry-run`` of ``requirements`` for Colab's Python and platform, under ``constraints``."""
     platforms = [arg for p in PLATFORMS for arg in ("--platform", p)]
     return subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "-q", "--report", str(report),
-         "--ignore-installed", "--python-version", PYTHON, "--only-binary=:all:", *platforms,
-         "-c", str(constraints), *requirements],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "-q",
+            "--report",
+            str(report),
+            "--ignore-installed",
+            "--python-version",
+            PYTHON,
+            "--only-binary=:all:",
+            *platforms,
+            "-c",
+            str(constraints),
+            *requirements,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_the_freeze_is_colabs():
     found = shipped()
     assert len(found) > 600
     assert {k: found[k] for k in ("numpy", "protobuf", "ipywidgets", "tensorflow")} == {
-        "numpy": "2.1.3", "protobuf": "5.29.6", "ipywidgets": "7.7.1", "tensorflow": "2.20.0"}
+        "numpy": "2.1.3",
+        "protobuf": "5.29.6",
+        "ipywidgets": "7.7.1",
+        "tensorflow": "2.20.0",
+    }
     assert not {"onnx", "onnxruntime", "ipycanvas", "digitlab"} & set(found)
 
 
@@ -94,12 +132,18 @@ def test_every_install_line_is_checked():
 def test_install_changes_nothing_colab_ships(requirement, wheel, constraints, tmp_path):
     done = resolve([f"{requirement} @ {wheel.as_uri()}"], constraints, tmp_path / "report.json")
     assert done.returncode == 0, (
-        f"{requirement} cannot be installed without changing a package Colab ships:\n{done.stderr[-4000:]}")
-    picked = {_name(i["metadata"]["name"]): i["metadata"]["version"]
-              for i in json.loads((tmp_path / "report.json").read_text())["install"]}
+        f"{requirement} cannot be installed without changing a package Colab ships:\n{done.stderr[-4000:]}"
+    )
+    picked = {
+        _name(i["metadata"]["name"]): i["metadata"]["version"]
+        for i in json.loads((tmp_path / "report.json").read_text())["install"]
+    }
     colab_has = shipped()
-    changed = {n: (colab_has[n], v) for n, v in picked.items()
-               if n in colab_has and Version(v) != Version(colab_has[n])}
+    changed = {
+        n: (colab_has[n], v)
+        for n, v in picked.items()
+        if n in colab_has and Version(v) != Version(colab_has[n])
+    }
     assert not changed, f"{requirement} changes Colab's packages (Colab's, picked): {changed}"
     assert picked["digitlab"] == __version__
 

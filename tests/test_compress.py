@@ -14,8 +14,9 @@ from digitlab import compress, predict  # noqa: E402
 
 def tiny_model() -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                         nn.Flatten(), nn.Linear(8 * 28 * 28, 10)).eval()
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 28 * 28, 10)
+    ).eval()
 
 
 @pytest.fixture
@@ -39,7 +40,9 @@ def test_prune_model_removes_the_smallest_weights_first():
     model = tiny_model()
     pruned = compress.prune_model(model, 0.5)
     kept = torch.cat([m.weight.flatten() for m in pruned.modules() if isinstance(m, (nn.Conv2d, nn.Linear))])
-    dropped = torch.cat([m.weight.flatten() for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))])
+    dropped = torch.cat(
+        [m.weight.flatten() for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    )
     dropped = dropped[kept == 0].abs()
     assert dropped.max() <= kept[kept != 0].abs().min()
 
@@ -149,6 +152,8 @@ def test_finding_an_export_does_not_import_pytorch():
     import subprocess
     import sys
 
-    code = ("import sys; from digitlab import compress; compress.find_onnx('torch_strong'); "
-            "assert 'torch' not in sys.modules, 'compress imported torch'")
+    code = (
+        "import sys; from digitlab import compress; compress.find_onnx('torch_strong'); "
+        "assert 'torch' not in sys.modules, 'compress imported torch'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -21,8 +21,11 @@ def code_of(notebook: Path) -> str:
     """The chapter's code cells as one module, IPython magics and shell lines replaced by ``pass``."""
     nb = nbformat.read(notebook, as_version=4)
     magic = re.compile(r"^(\s*)[%!].*$")
-    cells = ["\n".join(magic.sub(r"\1pass", line) for line in cell.source.splitlines())
-             for cell in nb.cells if cell.cell_type == "code"]
+    cells = [
+        "\n".join(magic.sub(r"\1pass", line) for line in cell.source.splitlines())
+        for cell in nb.cells
+        if cell.cell_type == "code"
+    ]
     return "\n\n".join(cells)
 
 
@@ -52,7 +55,9 @@ def training_calls_on_test_data(source: str) -> list[str]:
         func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         if func not in TRAINING_CALLS:
             continue
-        names = [n for arg in [*node.args, *(k.value for k in node.keywords)] for n in names_of_test_data(arg)]
+        names = [
+            n for arg in [*node.args, *(k.value for k in node.keywords)] for n in names_of_test_data(arg)
+        ]
         if names:
             problems.append(f"line {node.lineno}: {func}(...) is given {', '.join(sorted(set(names)))}")
     return problems
@@ -64,20 +69,26 @@ def test_no_chapter_trains_or_monitors_on_the_test_set(notebook):
     assert not problems, f"{notebook.name} trains or monitors on the test set:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("snippet", [
-    "model.fit(x_train, y_train, validation_data=(x_test, y_test))",
-    "history = fit(model, mnist.x_test, mnist.y_test)",
-    "torch_train.fit(model, data, epochs, monitor=test_loader)",
-    "def fit(model, epochs):\n    for epoch in range(epochs):\n        acc = test(model, x_test, y_test)\n",
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "model.fit(x_train, y_train, validation_data=(x_test, y_test))",
+        "history = fit(model, mnist.x_test, mnist.y_test)",
+        "torch_train.fit(model, data, epochs, monitor=test_loader)",
+        "def fit(model, epochs):\n    for epoch in range(epochs):\n        acc = test(model, x_test, y_test)\n",
+    ],
+)
 def test_the_check_catches_test_data_in_training_calls(snippet):
     assert training_calls_on_test_data(snippet)
 
 
-@pytest.mark.parametrize("snippet", [
-    "model.fit(x_train, y_train, validation_data=(x_val, y_val))",
-    "acc = test(model, test_batches)[1]",
-    "model.evaluate(x_test, y_test)",
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "model.fit(x_train, y_train, validation_data=(x_val, y_val))",
+        "acc = test(model, test_batches)[1]",
+        "model.evaluate(x_test, y_test)",
+    ],
+)
 def test_the_check_lets_validation_and_final_tests_through(snippet):
     assert not training_calls_on_test_data(snippet)

@@ -33,14 +33,20 @@ def solution_cell(code: str, starter: str | None = "answer = ...  # your code he
 
 def toy_notebook() -> nbformat.NotebookNode:
     """A tiny chapter: prose, code with an output, one exercise with its check."""
-    nb = new_notebook(cells=[
-        new_markdown_cell("# Toy\n\nSome prose."),
-        new_code_cell("from digitlab.exercises import ch00\nx = 41", metadata={"tags": ["keep"]},
-                      outputs=[nbformat.v4.new_output("stream", text="hello\n")], execution_count=3),
-        new_markdown_cell("### Exercise 0.1: count the sevens\n\nStore the number in `answer`."),
-        solution_cell("answer = int((y_test == 7).sum())\nsecret_helper = answer * 2"),
-        new_code_cell("ch00.sevens.check(answer)"),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Toy\n\nSome prose."),
+            new_code_cell(
+                "from digitlab.exercises import ch00\nx = 41",
+                metadata={"tags": ["keep"]},
+                outputs=[nbformat.v4.new_output("stream", text="hello\n")],
+                execution_count=3,
+            ),
+            new_markdown_cell("### Exercise 0.1: count the sevens\n\nStore the number in `answer`."),
+            solution_cell("answer = int((y_test == 7).sum())\nsecret_helper = answer * 2"),
+            new_code_cell("ch00.sevens.check(answer)"),
+        ]
+    )
     nb.metadata["colab"] = {"provenance": []}
     return nb
 
@@ -83,8 +89,10 @@ def test_leaks_catches_a_solution_line_in_metadata_or_prose():
 
 
 def test_trivial_solution_lines_are_not_counted():
-    cell = solution_cell("import numpy as np\n\nreturn x\nplt.show()\n)\n# hint\nanswer = np.pi",
-                         starter="# hint\nanswer = ...")
+    cell = solution_cell(
+        "import numpy as np\n\nreturn x\nplt.show()\n)\n# hint\nanswer = np.pi",
+        starter="# hint\nanswer = ...",
+    )
     nb = new_notebook(cells=[cell])
     assert editions.solution_lines(nb) == [(0, "answer = np.pi")]
 
@@ -152,8 +160,9 @@ def test_no_solution_line_reaches_the_student_edition(chapter, student_edition):
     assert all("digitlab" not in c.metadata for c in student.cells), "solution metadata left behind"
     assert all(not c.get("outputs") for c in student.cells)
     kept = [c for c in original.cells if not editions.is_solution(c)]
-    assert [c.source for c in kept] == [c.source for c, o in zip(student.cells, original.cells, strict=True)
-                                        if not editions.is_solution(o)]
+    assert [c.source for c in kept] == [
+        c.source for c, o in zip(student.cells, original.cells, strict=True) if not editions.is_solution(o)
+    ]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
@@ -163,7 +172,8 @@ def test_solutions_are_distinct_from_the_chapter(chapter):
     assert shared == [], (
         f"{chapter.name}: these solution lines also appear outside the solution cells, so the student "
         "edition shows them: put shared scaffolding in the starter (metadata digitlab.starter) or "
-        "write the solution without repeating the chapter's code:\n  " + "\n  ".join(shared))
+        "write the solution without repeating the chapter's code:\n  " + "\n  ".join(shared)
+    )
 
 
 NUMBERED = [p for p in CHAPTERS if re.match(r"\d\d-", p.name)]  # not pages such as results.ipynb
@@ -176,9 +186,12 @@ def test_every_exercise_follows_the_convention(chapter):
     assert found, f"{chapter.name} has no exercise (no cell tagged 'solution')"
     names = [e.name for e in found]
     assert len(set(names)) == len(names), f"an exercise is checked twice: {names}"
-    assert all(re.fullmatch(r"ch\d+[a-z]?\.\w+", n) for n in names), f"a solution has no check after it: {names}"
+    assert all(re.fullmatch(r"ch\d+[a-z]?\.\w+", n) for n in names), (
+        f"a solution has no check after it: {names}"
+    )
     assert sorted(names) == sorted(grade.expected_exercises(nb)), (
-        "the notebook's exercises and those defined in digitlab.exercises differ")
+        "the notebook's exercises and those defined in digitlab.exercises differ"
+    )
     for e in found:
         assert "hide-input" in nb.cells[e.cell_index].metadata["tags"], f"{e.name}: not collapsed in HTML"
     assert editions.solution_only_names(nb) == []

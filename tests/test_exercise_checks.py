@@ -92,10 +92,21 @@ def trained_mlp(sizes=(784, 256, 128, 10), epochs=None, monitor="val"):
     key = (sizes, epochs, monitor)
     if key not in _TRAINED:
         split = data.load_mnist(flatten=True, validation=ch02.VALIDATION)
-        validation = {"val": (split.x_val, split.y_val), "test": (split.x_test, split.y_test), None: None}[monitor]
+        validation = {"val": (split.x_val, split.y_val), "test": (split.x_test, split.y_test), None: None}[
+            monitor
+        ]
         model = numpy_nets.MLP(sizes, seed=0)
-        model.fit(split.x_train, split.y_train, epochs=epochs or ch02.REFERENCE_EPOCHS["quick"], lr=0.1,
-                  momentum=0.9, batch_size=128, lr_decay=0.8, validation=validation, verbose=False)
+        model.fit(
+            split.x_train,
+            split.y_train,
+            epochs=epochs or ch02.REFERENCE_EPOCHS["quick"],
+            lr=0.1,
+            momentum=0.9,
+            batch_size=128,
+            lr_decay=0.8,
+            validation=validation,
+            verbose=False,
+        )
         _TRAINED[key] = model
     return _TRAINED[key]
 
@@ -114,9 +125,15 @@ def keras_strided(*, pooling=False, strided=2, wrong_sizes=False, compiled=True,
         down[1] = keras.layers.MaxPooling2D((2, 2))
     elif strided == 0:  # no pooling, but the second replacement keeps stride 1
         down[1] = keras.layers.Conv2D(64, (2, 2))
-    layers += [down[0], keras.layers.Conv2D(64, (3, 3), activation="relu"), down[1],
-               keras.layers.Conv2D(64, (3, 3), activation="relu"), keras.layers.Flatten(),
-               keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10, activation="softmax")]
+    layers += [
+        down[0],
+        keras.layers.Conv2D(64, (3, 3), activation="relu"),
+        down[1],
+        keras.layers.Conv2D(64, (3, 3), activation="relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ]
     model = keras.Sequential(layers)
     if compiled:
         model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -138,8 +155,15 @@ def wider_adam(dense=128, optimizer="adam", train=True, compile=True):
 def narrow_cnn():
     import keras
 
-    return keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Conv2D(16, (3, 3)), keras.layers.Flatten(),
-                             keras.layers.Dense(128), keras.layers.Dense(10)])
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(16, (3, 3)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128),
+            keras.layers.Dense(10),
+        ]
+    )
 
 
 def standard_dataset(standardise=True, channel=True, label_shift=0, pair=True, length=True):
@@ -184,7 +208,9 @@ def count_macs(*, bias=False, linear=True, channels=True, batch=1, params=False)
             if bias and (linear or isinstance(module, nn.Conv2d)):
                 total += values
 
-        hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+        hooks = [
+            m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))
+        ]
         with torch.no_grad():
             model(torch.zeros(batch, *shape))
         for h in hooks:
@@ -204,7 +230,9 @@ def auc_for(kind="right"):
     from sklearn.metrics import roc_auc_score
 
     def fn(digit, y, proba):
-        score = {"right": proba[:, digit], "max": proba.max(axis=1), "hard": proba.argmax(axis=1) == digit}[kind]
+        score = {"right": proba[:, digit], "max": proba.max(axis=1), "hard": proba.argmax(axis=1) == digit}[
+            kind
+        ]
         return roc_auc_score(y == digit, score)
 
     return fn
@@ -232,8 +260,9 @@ def shift(swap=False, sign=1):
         dx, dy = sign * dx, sign * dy
         h, w = images.shape[-2:]
         out = np.zeros_like(images)
-        out[:, max(dy, 0):h - max(-dy, 0), max(dx, 0):w - max(-dx, 0)] = \
-            images[:, max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+        out[:, max(dy, 0) : h - max(-dy, 0), max(dx, 0) : w - max(-dx, 0)] = images[
+            :, max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)
+        ]
         return out
 
     return fn
@@ -252,9 +281,11 @@ def rotation_theta(*, forward=False, degrees=False, shift=0.0):
 def pipeline(*, flip=False, rotation=10 / 360, fill="constant", shear=True, move=0.1, zoom=0.1, shear_by=0.1):
     import keras
 
-    layers = [keras.layers.RandomRotation(rotation, fill_mode=fill),
-              keras.layers.RandomTranslation(move, move, fill_mode="constant"),
-              keras.layers.RandomZoom(zoom, fill_mode="constant")]
+    layers = [
+        keras.layers.RandomRotation(rotation, fill_mode=fill),
+        keras.layers.RandomTranslation(move, move, fill_mode="constant"),
+        keras.layers.RandomZoom(zoom, fill_mode="constant"),
+    ]
     if shear:
         layers.append(keras.layers.RandomShear(x_factor=shear_by, fill_mode="constant"))
     if flip:
@@ -344,7 +375,11 @@ ROWS = [
     (ch00.pixel_std, lambda: (mnist()[0][0] / 255.0).mean(), "is too small"),
     (ch00.average_three, lambda: (mnist()[0][0][mnist()[0][1] == 3] / 255.0).mean(axis=0), RIGHT),
     (ch00.average_three, lambda: (mnist()[0][0] / 255.0).mean(axis=0), "that is the average of all digits"),
-    (ch00.average_three, lambda: mnist()[0][0][mnist()[0][1] == 3].mean(axis=0), "divide the uint8 pixels by 255"),
+    (
+        ch00.average_three,
+        lambda: mnist()[0][0][mnist()[0][1] == 3].mean(axis=0),
+        "divide the uint8 pixels by 255",
+    ),
     (ch00.average_three, lambda: (mnist()[0][0][mnist()[0][1] == 8] / 255.0).mean(axis=0), "labelled 3"),
     # chapter 1
     (ch01.and_gate, lambda: (np.array([1.0, 1.0]), -1.5), RIGHT),
@@ -361,7 +396,11 @@ ROWS = [
     (ch01.critical_lr, lambda: -0.2, "a learning rate must be positive"),
     (ch01.stable_softmax, lambda: softmax, RIGHT),
     (ch01.stable_softmax, lambda: naive_softmax, "exp(1000) overflows"),
-    (ch01.stable_softmax, lambda: lambda z: softmax(z, global_max=True), "not the maximum of the whole array"),
+    (
+        ch01.stable_softmax,
+        lambda: lambda z: softmax(z, global_max=True),
+        "not the maximum of the whole array",
+    ),
     (ch01.stable_softmax, lambda: lambda z: np.exp(z) / np.exp(z).sum(), "each row (axis=-1) must sum to 1"),
     (ch01.stable_softmax, lambda: numpy_nets.softmax, "that is numpy_nets.softmax itself"),
     (ch01.stable_softmax, lambda: lambda z: numpy_nets.softmax(z), "without numpy_nets.softmax"),
@@ -381,7 +420,11 @@ ROWS = [
     (ch02.deeper_mlp, lambda: trained_mlp(monitor=None), "pass validation=(x_val, y_val) to fit"),
     # chapter 3
     (ch03.one_hot, lambda: np.eye(10)[data.load_mnist(channels="last").y_test[:100]], RIGHT),
-    (ch03.one_hot, lambda: np.eye(10)[(data.load_mnist(channels="last").y_test[:100] + 1) % 10], "row 0 has its 1"),
+    (
+        ch03.one_hot,
+        lambda: np.eye(10)[(data.load_mnist(channels="last").y_test[:100] + 1) % 10],
+        "row 0 has its 1",
+    ),
     (ch03.one_hot, lambda: np.zeros((100, 10)), "each row must hold exactly one 1"),
     (ch03.one_hot, lambda: 2 * np.eye(10)[data.load_mnist(channels="last").y_test[:100]], "0 or 1"),
     (ch03.stack_shape, lambda: (6, 6, 32), RIGHT),
@@ -395,7 +438,11 @@ ROWS = [
     (ch03.wider_adam, lambda: wider_adam(optimizer="rmsprop", train=False), "not Adam"),
     (ch03.wider_adam, lambda: wider_adam(train=False), "train it for an epoch first"),
     (ch03.wider_adam, narrow_cnn, "keep the classic convolutions (32, 64, 64 filters)"),
-    (ch03.wider_adam, lambda: wider_adam(train=False, compile=False), "compile the model (with optimizer='adam')"),
+    (
+        ch03.wider_adam,
+        lambda: wider_adam(train=False, compile=False),
+        "compile the model (with optimizer='adam')",
+    ),
     (ch03.wider_adam, lambda: "model", "expected a keras.Model"),
     (ch03.strided, lambda: keras_strided(), RIGHT),
     (ch03.strided, lambda: keras_strided(pooling=True), "still has a pooling layer"),
@@ -428,23 +475,43 @@ ROWS = [
     (ch05.precision_recall, precision_recall, RIGHT),
     (ch05.precision_recall, lambda: precision_recall()[::-1], "the rows are swapped"),
     (ch05.precision_recall, lambda: precision_recall() * 100, "give fractions between 0 and 1"),
-    (ch05.precision_recall, lambda: np.stack([precision_recall()[0], precision_recall()[0]]), "check the recalls"),
-    (ch05.precision_recall, lambda: np.stack([precision_recall()[1], precision_recall()[1]]), "check the precisions"),
-    (ch05.precision_recall, lambda: np.full((2, 3), 0.5), "these are not the precisions and recalls of TOY_CM"),
+    (
+        ch05.precision_recall,
+        lambda: np.stack([precision_recall()[0], precision_recall()[0]]),
+        "check the recalls",
+    ),
+    (
+        ch05.precision_recall,
+        lambda: np.stack([precision_recall()[1], precision_recall()[1]]),
+        "check the precisions",
+    ),
+    (
+        ch05.precision_recall,
+        lambda: np.full((2, 3), 0.5),
+        "these are not the precisions and recalls of TOY_CM",
+    ),
     (ch05.auc_for, lambda: auc_for(), RIGHT),
     (ch05.auc_for, lambda: auc_for("max"), "the probability of *this* digit"),
     (ch05.auc_for, lambda: auc_for("hard"), "you scored with hard predictions"),
     (ch05.auc_for, lambda: lambda digit, y, proba: 0.5, "auc_for(3, ...) gave 0.5000"),
     (ch05.mcnemar, lambda: mcnemar_p(), RIGHT),
     (ch05.mcnemar, lambda: lambda y, a, b: 0.0412, "count b = A right and B wrong"),
-    (ch05.mcnemar, lambda: lambda y, a, b: metrics.mcnemar(y, a, b)["pvalue"], "that is the exact binomial p-value"),
+    (
+        ch05.mcnemar,
+        lambda: lambda y, a, b: metrics.mcnemar(y, a, b)["pvalue"],
+        "that is the exact binomial p-value",
+    ),
     (ch05.mcnemar, lambda: mcnemar_p(correction=0), "the continuity correction is missing"),
     (ch05.mcnemar, lambda: mcnemar_p(disagreements=False), "you counted all errors"),
     (ch05.mcnemar, lambda: mcnemar_p(statistic=True), "that is the chi-squared statistic"),
     (ch05.mcnemar, lambda: lambda y, a, b: 2.0, "a p-value lies between 0 and 1"),
     # chapter 6
     (ch06.shift, lambda: shift(), RIGHT),
-    (ch06.shift, lambda: lambda images, dx, dy: np.roll(images, (dy, dx), axis=(1, 2)), "np.roll wraps around"),
+    (
+        ch06.shift,
+        lambda: lambda images, dx, dy: np.roll(images, (dy, dx), axis=(1, 2)),
+        "np.roll wraps around",
+    ),
     (ch06.shift, lambda: shift(swap=True), "x and y are swapped"),
     (ch06.shift, lambda: shift(sign=-1), "the shift goes the wrong way"),
     (ch06.shift, lambda: lambda images, dx, dy: images, "does not move every pixel"),
@@ -461,21 +528,35 @@ ROWS = [
     (ch06.keras_pipeline, lambda: pipeline(rotation=20 / 360), "turns by 20 degrees at most"),
     (ch06.keras_pipeline, lambda: pipeline(move=0.2), "shift by up to 0.1 of the height and of the width"),
     (ch06.keras_pipeline, lambda: pipeline(zoom=0.2), "RandomZoom should zoom by up to 0.1"),
-    (ch06.keras_pipeline, lambda: pipeline(shear_by=0.2), "RandomShear should shear by a factor of up to 0.1"),
+    (
+        ch06.keras_pipeline,
+        lambda: pipeline(shear_by=0.2),
+        "RandomShear should shear by a factor of up to 0.1",
+    ),
     # chapter 7
     (ch07.zero_fraction, lambda: zero_fraction(), RIGHT),
     (ch07.zero_fraction, lambda: zero_fraction("named"), "BatchNorm's scale is called weight too"),
     (ch07.zero_fraction, lambda: zero_fraction("all"), "not the biases or BatchNorm's parameters"),
     (ch07.zero_fraction, lambda: zero_fraction("percent"), "return a fraction, not a count or a percentage"),
-    (ch07.zero_fraction, lambda: importlib.import_module("digitlab.compress").sparsity,
-     "that is compress.sparsity itself"),
-    (ch07.zero_fraction, lambda: lambda m: importlib.import_module("digitlab.compress").sparsity(m),
-     "without compress.sparsity"),
+    (
+        ch07.zero_fraction,
+        lambda: importlib.import_module("digitlab.compress").sparsity,
+        "that is compress.sparsity itself",
+    ),
+    (
+        ch07.zero_fraction,
+        lambda: lambda m: importlib.import_module("digitlab.compress").sparsity(m),
+        "without compress.sparsity",
+    ),
     (ch07.zero_fraction, lambda: lambda model: 0.5, "for a model whose true sparsity is"),
     (ch07.soft_vote, lambda: lambda probs: probs.mean(axis=0).argmax(axis=1), RIGHT),
     (ch07.soft_vote, lambda: hard_vote, "that is hard (majority) voting"),
     (ch07.soft_vote, lambda: lambda probs: probs.argmax(-1)[0], "those are the first member's predictions"),
-    (ch07.soft_vote, lambda: lambda probs: np.zeros(probs.shape[1], int), "predictions differ from the argmax"),
+    (
+        ch07.soft_vote,
+        lambda: lambda probs: np.zeros(probs.shape[1], int),
+        "predictions differ from the argmax",
+    ),
     (ch07.quantize, lambda: quantize(), RIGHT),
     (ch07.quantize, lambda: quantize(rounding=False), "round, do not truncate"),
     (ch07.quantize, lambda: quantize(dtype=np.int16), "convert it with `.astype(np.int8)`"),
@@ -486,8 +567,11 @@ ROWS = [
     (ch08.center_of_mass, lambda: center_of_mass(), RIGHT),
     (ch08.center_of_mass, lambda: center_of_mass("swapped"), "row and column are swapped"),
     (ch08.center_of_mass, lambda: center_of_mass("middle"), "that is the middle of the image"),
-    (ch08.center_of_mass, lambda: importlib.import_module("scipy.ndimage").center_of_mass,
-     "that is scipy.ndimage.center_of_mass itself"),
+    (
+        ch08.center_of_mass,
+        lambda: importlib.import_module("scipy.ndimage").center_of_mass,
+        "that is scipy.ndimage.center_of_mass itself",
+    ),
     (ch08.center_of_mass, lambda: center_of_mass("scipy"), "with NumPy only"),
     (ch08.center_of_mass, lambda: lambda image: (0.0, 0.0), "weight each row and column index"),
     (ch08.is_light, lambda: frame_median, RIGHT),
@@ -502,8 +586,9 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize(("exercise", "make", "fragment"), ROWS,
-                         ids=[f"{e.name}-{i}" for i, (e, _, _) in enumerate(ROWS)])
+@pytest.mark.parametrize(
+    ("exercise", "make", "fragment"), ROWS, ids=[f"{e.name}-{i}" for i, (e, _, _) in enumerate(ROWS)]
+)
 def test_the_check_says_what_the_student_should_read(exercise, make, fragment):
     result = exercise.evaluate(make())
     if fragment == RIGHT:
@@ -520,16 +605,24 @@ def all_exercises() -> list[Exercise]:
 
 def test_every_exercise_has_a_right_and_two_wrong_answers():
     rows = {e.name: [f for x, _, f in ROWS if x is e] for e in all_exercises()}
-    thin = {name: fragments for name, fragments in rows.items()
-            if RIGHT not in fragments or sum(f != RIGHT for f in fragments) < 2}
+    thin = {
+        name: fragments
+        for name, fragments in rows.items()
+        if RIGHT not in fragments or sum(f != RIGHT for f in fragments) < 2
+    }
     assert not thin, f"exercises without a right and two wrong answers in ROWS: {sorted(thin)}"
 
 
 def test_every_check_in_the_book_is_an_exercise_with_tests():
     names = {e.name for e in all_exercises()}
-    called = {f"{m[1]}.{m[2]}" for nb in BOOK.glob("*.ipynb")
-              for m in re.finditer(r"\b(ch\d+)\.(\w+)\.check\(", nb.read_text(encoding="utf-8"))}
-    assert called and called <= names, f"checks the book calls but no module defines: {sorted(called - names)}"
+    called = {
+        f"{m[1]}.{m[2]}"
+        for nb in BOOK.glob("*.ipynb")
+        for m in re.finditer(r"\b(ch\d+)\.(\w+)\.check\(", nb.read_text(encoding="utf-8"))
+    }
+    assert called and called <= names, (
+        f"checks the book calls but no module defines: {sorted(called - names)}"
+    )
     assert names <= called, f"exercises no chapter uses: {sorted(names - called)}"
 
 

@@ -21,8 +21,15 @@ def status(exercise, answer):
 
 
 def test_every_exercise_treats_placeholders_as_unanswered():
-    for ex in [ch01.and_gate, ch01.silu_derivative, ch01.critical_lr, ch01.stable_softmax,
-               ch02.relu_backward, ch02.planted_bug, ch02.deeper_mlp]:
+    for ex in [
+        ch01.and_gate,
+        ch01.silu_derivative,
+        ch01.critical_lr,
+        ch01.stable_softmax,
+        ch02.relu_backward,
+        ch02.planted_bug,
+        ch02.deeper_mlp,
+    ]:
         assert status(ex, None) == UNANSWERED
         assert status(ex, ...) == UNANSWERED
         assert status(ex, lambda *args: None) in (UNANSWERED, WRONG)

@@ -42,12 +42,19 @@ def batch(tmp_path_factory):
     """Grade the synthetic class once; return the folder, the runs, the CSV rows and the summary."""
     folder = tmp_path_factory.mktemp("submissions")
     write_notebook(folder / "alice.ipynb", SEVENS, STD, THREE, student="Alice Liddell")
-    write_notebook(folder / "bob.ipynb", "ch00.sevens.check(int((y_train == 7).sum()))", "ch00.pixel_std.check('0.3')",
-                   "ch00.average_three.check(x_train.mean(axis=0) / 255.0)")
+    write_notebook(
+        folder / "bob.ipynb",
+        "ch00.sevens.check(int((y_train == 7).sum()))",
+        "ch00.pixel_std.check('0.3')",
+        "ch00.average_three.check(x_train.mean(axis=0) / 255.0)",
+    )
     write_notebook(folder / "carol.ipynb", "1 / 0", SEVENS, "ch00.pixel_std.check(undefined_name)")
-    write_notebook(folder / "erin.ipynb",
-                   "import os\nfor name in os.listdir('.'):\n    os.remove(name)\nassert not os.listdir('.')",
-                   "ch00.sevens.hint()\nch00.sevens.solution()", SEVENS)
+    write_notebook(
+        folder / "erin.ipynb",
+        "import os\nfor name in os.listdir('.'):\n    os.remove(name)\nassert not os.listdir('.')",
+        "ch00.sevens.hint()\nch00.sevens.solution()",
+        SEVENS,
+    )
     write_notebook(folder / "frank.ipynb", "import os\nos._exit(3)", SEVENS)
     (folder / "gina.ipynb").write_text('{"cells": [ this is not json', encoding="utf-8")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -63,9 +70,15 @@ def batch(tmp_path_factory):
     seconds = time.monotonic() - start
     with out.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    return {"folder": folder, "before": before, "runs": {r.student: r for r in runs}, "rows": rows,
-            "summary": out.with_suffix(".md").read_text(encoding="utf-8"), "seconds": seconds,
-            "temp_left": list(private_tmp.iterdir())}
+    return {
+        "folder": folder,
+        "before": before,
+        "runs": {r.student: r for r in runs},
+        "rows": rows,
+        "summary": out.with_suffix(".md").read_text(encoding="utf-8"),
+        "seconds": seconds,
+        "temp_left": list(private_tmp.iterdir()),
+    }
 
 
 @pytest.mark.slow
@@ -99,8 +112,11 @@ def check_all_correct_and_all_wrong(batch):
 
 
 def check_a_crashing_cell_does_not_hide_later_checks(batch):
-    assert statuses(batch, "carol") == {"ch00.sevens": "correct", "ch00.pixel_std": "not run",
-                                        "ch00.average_three": "not run"}
+    assert statuses(batch, "carol") == {
+        "ch00.sevens": "correct",
+        "ch00.pixel_std": "not run",
+        "ch00.average_three": "not run",
+    }
     run = batch["runs"]["carol"]
     assert run.status == "cell errors"
     assert "ZeroDivisionError" in run.detail and "NameError" in run.detail
@@ -109,8 +125,12 @@ def check_a_crashing_cell_does_not_hide_later_checks(batch):
 @pytest.mark.slow
 def test_an_infinite_loop_is_interrupted_at_the_cell_limit(tmp_path):
     # The check after the loop is cheap (a wrong type needs no data), so a 5 s limit is safe.
-    path = write_notebook(tmp_path / "dave.ipynb", "while True:\n    pass",
-                          "from digitlab.exercises import ch00\nch00.sevens.check('seven')", setup=False)
+    path = write_notebook(
+        tmp_path / "dave.ipynb",
+        "while True:\n    pass",
+        "from digitlab.exercises import ch00\nch00.sevens.check('seven')",
+        setup=False,
+    )
     run = grade.run_submission(path, cell_timeout=5, notebook_timeout=60)
     assert run.status == "cell timeout" and "cell(s) 0 hit the 5 s cell limit" in run.detail
     assert [(e["exercise"], e["status"]) for e in run.events] == [("ch00.sevens", "wrong")]
@@ -144,9 +164,11 @@ def check_summary_gives_pass_rates_and_troubled_runs(batch):
 
 @pytest.mark.slow
 def test_the_notebook_limit_kills_a_loop_that_ignores_interrupts(tmp_path):
-    path = write_notebook(tmp_path / "stubborn.ipynb",
-                          "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
-                          SEVENS)
+    path = write_notebook(
+        tmp_path / "stubborn.ipynb",
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+        SEVENS,
+    )
     start = time.monotonic()
     run = grade.run_submission(path, cell_timeout=3, notebook_timeout=8)
     assert run.status == "notebook timeout" and "8 s notebook limit" in run.detail
@@ -169,9 +191,11 @@ def test_student_names_prefer_metadata_then_unique_file_names(tmp_path):
 
 def test_read_log_skips_malformed_lines(tmp_path):
     log = tmp_path / "log.jsonl"
-    log.write_text('{"exercise": "ch00.sevens", "status": "correct", "message": "ok"}\nnot json\n'
-                   '{"exercise": 3}\n{"exercise": "ch00.sevens", "status": "bogus"}\n'
-                   '{"event": "hint", "exercise": "ch00.sevens"}\n')
+    log.write_text(
+        '{"exercise": "ch00.sevens", "status": "correct", "message": "ok"}\nnot json\n'
+        '{"exercise": 3}\n{"exercise": "ch00.sevens", "status": "bogus"}\n'
+        '{"event": "hint", "exercise": "ch00.sevens"}\n'
+    )
     events = grade.read_log(log)
     assert [e["event"] for e in events] == ["check", "hint"]
     assert grade.read_log(tmp_path / "missing.jsonl") == []

@@ -51,16 +51,32 @@ def graded(tmp_path_factory):
     source = ck.write_source(folder)
     (folder / "points.toml").write_text(POINTS_TOML, encoding="utf-8")
     out = folder / "marks" / "results.csv"
-    args = dict(hidden=ck.HIDDEN, points=folder / "points.toml", workers=2, cell_timeout=8,
-                notebook_timeout=60, call_timeout=30, seed=7)
+    args = dict(
+        hidden=ck.HIDDEN,
+        points=folder / "points.toml",
+        workers=2,
+        cell_timeout=8,
+        notebook_timeout=60,
+        call_timeout=30,
+        seed=7,
+    )
     start = time.monotonic()
-    runs = grade.grade_class(source, roster, out, gradebook=folder / "marks" / "canvas.csv",
-                             assignment="Chapter 1", **args)
+    runs = grade.grade_class(
+        source, roster, out, gradebook=folder / "marks" / "canvas.csv", assignment="Chapter 1", **args
+    )
     seconds = time.monotonic() - start
     print(json.dumps({"class": 30, "graded_seconds": round(seconds, 1), "workers": 2}))
-    return {"folder": folder, "roster": roster, "source": source, "out": out, "args": args,
-            "runs": {r.student_id: r for r in runs}, "expect": expect,
-            "rows": ck.read_csv(out), "seconds": seconds}
+    return {
+        "folder": folder,
+        "roster": roster,
+        "source": source,
+        "out": out,
+        "args": args,
+        "runs": {r.student_id: r for r in runs},
+        "expect": expect,
+        "rows": ck.read_csv(out),
+        "seconds": seconds,
+    }
 
 
 @pytest.mark.slow
@@ -98,7 +114,9 @@ def test_manual_column_merge_and_gradebooks(graded):
     folder, out = graded["folder"], graded["out"]
     canvas = ck.read_csv(folder / "marks" / "canvas.csv")
     assert list(canvas[0]) == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Chapter 1"]
-    assert canvas[0]["Student"] == "Points Possible" and canvas[0]["Chapter 1"] == "9"  # 6 automatic + 3 manual
+    assert (
+        canvas[0]["Student"] == "Points Possible" and canvas[0]["Chapter 1"] == "9"
+    )  # 6 automatic + 3 manual
     assert {r["SIS User ID"]: r["Chapter 1"] for r in canvas[1:]}["ann"] == "6"
     manual_path = folder / "marks" / "results-manual.csv"
     manual = ck.read_csv(manual_path)
@@ -107,21 +125,35 @@ def test_manual_column_merge_and_gradebooks(graded):
         row["why_softmax"] = {"ann": "3", "w1": "2"}.get(row["id"], "")
     with manual_path.open("w", encoding="utf-8", newline="") as f:
         import csv
+
         writer = csv.DictWriter(f, fieldnames=list(manual[0]))
         writer.writeheader()
         writer.writerows(manual)
     import nbformat
+
     nbformat.write(ck.submission(ck.RIGHT), folder / "subs" / "w1.ipynb")  # w1 resubmits
     before = [r for r in ck.read_csv(out) if r["id"] != "w1"]
-    runs = grade.grade_class(graded["source"], graded["roster"], out, merge=["w1"], fmt="moodle",
-                             gradebook=folder / "marks" / "moodle.csv", assignment="Chapter 1", **graded["args"])
+    runs = grade.grade_class(
+        graded["source"],
+        graded["roster"],
+        out,
+        merge=["w1"],
+        fmt="moodle",
+        gradebook=folder / "marks" / "moodle.csv",
+        assignment="Chapter 1",
+        **graded["args"],
+    )
     assert [r.student_id for r in runs] == ["w1"]
     after = ck.read_csv(out)
     assert [r for r in after if r["id"] != "w1"] == before
     assert sum(ck.points_by(after)["w1"].values()) == RIGHT
     moodle = {r["ID number"]: r for r in ck.read_csv(folder / "marks" / "moodle.csv")}
     assert list(next(iter(moodle.values()))) == ["ID number", "Email address", "Full name", "Chapter 1"]
-    assert moodle["ann"]["Chapter 1"] == "9" and moodle["w1"]["Chapter 1"] == "8" and moodle["w2"]["Chapter 1"] == "0"
+    assert (
+        moodle["ann"]["Chapter 1"] == "9"
+        and moodle["w1"]["Chapter 1"] == "8"
+        and moodle["w2"]["Chapter 1"] == "0"
+    )
     assert moodle["ann"]["Email address"] == "ann@example.edu"
     summary = out.with_suffix(".md").read_text(encoding="utf-8")
     assert "| ann | Ann | 6 | 3 | 9 | 9 |" in summary and "`--seed 7` repeats their inputs" in summary
@@ -133,13 +165,24 @@ def test_real_chapter_1_answer_key_and_blank_student_edition(tmp_path):
     from digitlab import editions
 
     chapter = ck.ROOT / "book" / "01-perceptron.ipynb"
-    roster = ck.write_class(tmp_path, {"key": editions.answer_notebook(editions.read(chapter)),
-                                       "blank": editions.student_notebook(editions.read(chapter))})
+    roster = ck.write_class(
+        tmp_path,
+        {
+            "key": editions.answer_notebook(editions.read(chapter)),
+            "blank": editions.student_notebook(editions.read(chapter)),
+        },
+    )
     out = tmp_path / "results.csv"
-    grade.grade_class(chapter, roster, out, hidden=ck.HIDDEN, workers=2, cell_timeout=300, notebook_timeout=600)
+    grade.grade_class(
+        chapter, roster, out, hidden=ck.HIDDEN, workers=2, cell_timeout=300, notebook_timeout=600
+    )
     rows = ck.read_csv(out)
-    assert {r["exercise"] for r in rows} == {"ch01.and_gate", "ch01.silu_derivative", "ch01.critical_lr",
-                                             "ch01.stable_softmax"}
+    assert {r["exercise"] for r in rows} == {
+        "ch01.and_gate",
+        "ch01.silu_derivative",
+        "ch01.critical_lr",
+        "ch01.stable_softmax",
+    }
     assert {r["status"] for r in rows if r["id"] == "key"} == {"correct"}
     assert sum(ck.points_by(rows)["key"].values()) == 1 + 2 + 3 + 2
     assert {r["status"] for r in rows if r["id"] == "blank"} == {"unanswered"}

@@ -77,11 +77,24 @@ def digest(path) -> str:
 @pytest.mark.slow
 def test_a_submission_sees_nothing_of_the_instructor_or_the_one_before(tmp_path, private_cache):
     before = digest(private_cache / data.CACHE_NAME)
-    roster = ck.write_class(tmp_path, {"planter": ck.submission(ck.RIGHT, before=[PLANT]),
-                                       "inspector": ck.submission(CLEAN_ANSWER, before=[INSPECT])})
+    roster = ck.write_class(
+        tmp_path,
+        {
+            "planter": ck.submission(ck.RIGHT, before=[PLANT]),
+            "inspector": ck.submission(CLEAN_ANSWER, before=[INSPECT]),
+        },
+    )
     out = tmp_path / "marks" / "results.csv"
-    runs = grade.grade_class(ck.write_source(tmp_path), roster, out, hidden=ck.HIDDEN, workers=1,
-                             cell_timeout=20, notebook_timeout=60, seed=3)
+    runs = grade.grade_class(
+        ck.write_source(tmp_path),
+        roster,
+        out,
+        hidden=ck.HIDDEN,
+        workers=1,
+        cell_timeout=20,
+        notebook_timeout=60,
+        seed=3,
+    )
     points = ck.points_by(ck.read_csv(out))
     assert points["planter"]["ch01.and_gate"] == 1, runs[0].detail
     assert points["inspector"]["ch01.and_gate"] == 1, [v.message for v in runs[1].verdicts]
@@ -108,8 +121,12 @@ def test_container_mode_needs_a_runtime(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="podman or docker"):
         isolation.container_runtime()
     with pytest.raises(ValueError, match="podman or docker"):
-        grade.grade_class(ck.write_source(tmp_path), ck.write_class(tmp_path, {"a": ck.submission()}),
-                          tmp_path / "r.csv", isolate="container")
+        grade.grade_class(
+            ck.write_source(tmp_path),
+            ck.write_class(tmp_path, {"a": ck.submission()}),
+            tmp_path / "r.csv",
+            isolate="container",
+        )
 
 
 def test_container_mode_refuses_a_runtime_that_does_not_answer(monkeypatch, tmp_path):
@@ -117,7 +134,9 @@ def test_container_mode_refuses_a_runtime_that_does_not_answer(monkeypatch, tmp_
     fake.write_text("#!/bin/sh\necho 'Cannot connect to the service' >&2\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setattr(shutil, "which", lambda name: str(fake) if name == "podman" else None)
-    with pytest.raises(ValueError, match="podman is installed but does not work: Cannot connect to the service"):
+    with pytest.raises(
+        ValueError, match="podman is installed but does not work: Cannot connect to the service"
+    ):
         isolation.container_runtime()
 
 

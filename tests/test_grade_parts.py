@@ -26,7 +26,9 @@ def test_restore_takes_answers_by_id_and_everything_else_from_the_source():
     sources = [c.source for c in restored.cells]
     source = ck.source_chapter()
     checks = [c.source for c in source.cells if c.get("id", "").startswith("c")]
-    assert [s for s in sources if ".check(" in s] == checks  # deleted, edited and moved checks restored in place
+    assert [
+        s for s in sources if ".check(" in s
+    ] == checks  # deleted, edited and moved checks restored in place
     assert "numpy_nets.sigmoid = lambda" not in "\n".join(sources)  # the edited setup cell is the source's
     assert sources[2] == "helper = 1"  # an added cell stays after the cell it followed
     assert [(s.exercise, s.expression) for s in slots] == [(e, "answer") for e in ck.EXERCISES]
@@ -51,15 +53,20 @@ def test_restore_without_the_answer_cell_uses_the_starter():
 def test_imports_before_collects_the_notebooks_imports():
     restored, slots = restore.restore(ck.source_chapter(), ck.submission(ck.RIGHT), "n")
     prelude = restore.imports_before(restored, slots[1].answer_index)
-    assert prelude.splitlines() == ["import numpy as np", "from digitlab import numpy_nets",
-                                    "from digitlab.exercises import ch01"]
+    assert prelude.splitlines() == [
+        "import numpy as np",
+        "from digitlab import numpy_nets",
+        "from digitlab.exercises import ch01",
+    ]
     needed = restore.imports_before(restored, slots[1].answer_index, slots[1].answer_source)
     assert needed.splitlines() == ["from digitlab import numpy_nets"]  # what silu_grad uses
 
 
 # --- capture --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("value", [3, 2.5, True, "text", None, np.arange(6.0).reshape(2, 3),
-                                   (np.array([1.0, 1.0]), -1.5), [1, 2, 3]])
+@pytest.mark.parametrize(
+    "value",
+    [3, 2.5, True, "text", None, np.arange(6.0).reshape(2, 3), (np.array([1.0, 1.0]), -1.5), [1, 2, 3]],
+)
 def test_capture_round_trips_values(value):
     back = capture.decode(json.loads(json.dumps(capture.encode(value))))
     if isinstance(value, tuple):
@@ -76,6 +83,7 @@ def test_capture_never_unpickles():
     import base64
     import io
     import pickle
+
     buffer = io.BytesIO()
     np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
     forged = {"kind": "array", "npy": base64.b64encode(buffer.getvalue()).decode()}
@@ -88,8 +96,10 @@ def test_capture_never_unpickles():
 
 def test_read_outputs_takes_only_this_runs_capture():
     payload = {"nonce": "right", "exercise": "ch01.and_gate", "answer": capture.encode(2.0)}
-    outputs = [{"output_type": "display_data", "data": {capture.MIME: dict(payload, nonce="guess")}},
-               {"output_type": "display_data", "data": {capture.MIME: payload}}]
+    outputs = [
+        {"output_type": "display_data", "data": {capture.MIME: dict(payload, nonce="guess")}},
+        {"output_type": "display_data", "data": {capture.MIME: payload}},
+    ]
     assert capture.read_outputs(outputs, "right", "ch01.and_gate") == (2.0, "")
     assert capture.read_outputs(outputs[:1], "right", "ch01.and_gate")[1] == "no answer was captured"
 
@@ -128,7 +138,11 @@ def test_points_file_and_roster_are_validated(tmp_path):
     path = tmp_path / "points.toml"
     path.write_text('[points]\n"ch01.and_gate" = 4\n[manual]\nwhy = 2\n')
     scheme = marks.read_scheme(path)
-    assert scheme.of("ch01.and_gate") == 4 and scheme.of("ch01.stable_softmax") == 2 and scheme.manual == {"why": 2}
+    assert (
+        scheme.of("ch01.and_gate") == 4
+        and scheme.of("ch01.stable_softmax") == 2
+        and scheme.manual == {"why": 2}
+    )
     path.write_text('[points]\n"ch01.and_gate" = -1\n')
     with pytest.raises(ValueError, match=r"points: \[points\] ch01.and_gate must be a number"):
         marks.read_scheme(path)
@@ -165,17 +179,38 @@ def test_cli_names_bad_arguments(tmp_path, capsys):
     assert "give SUBMISSION" in capsys.readouterr().err
     roster = ck.write_class(tmp_path, {"a": ck.submission()})
     source = ck.write_source(tmp_path)
-    assert cli.main(["grade", "--out", out, "--source", str(source), "--roster", str(roster), "--workers", "0"]) == 2
+    assert (
+        cli.main(["grade", "--out", out, "--source", str(source), "--roster", str(roster), "--workers", "0"])
+        == 2
+    )
     assert "workers must be" in capsys.readouterr().err
-    assert cli.main(["grade", "--out", out, "--source", str(source), "--roster", str(roster), "--merge", "zed"]) == 2
+    assert (
+        cli.main(["grade", "--out", out, "--source", str(source), "--roster", str(roster), "--merge", "zed"])
+        == 2
+    )
     assert "merge: id(s) ['zed'] are not in the roster" in capsys.readouterr().err
 
 
 # --- what students get ----------------------------------------------------------------------------
 @pytest.mark.slow
 def test_the_wheel_holds_no_answer_key_or_hidden_test(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(ROOT),
-                    "-w", str(tmp_path)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            str(ROOT),
+            "-w",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = tmp_path.glob("digitlab-*.whl")
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
@@ -216,13 +251,25 @@ def test_make_book_course_builds_a_site_without_solutions(tmp_path):
 
     book = make_throwaway_book(tmp_path, failing=False)
     nb = json.loads((book / "book" / "chapter.ipynb").read_text())
-    nb["cells"].append({"id": "sol", "cell_type": "code", "execution_count": None, "outputs": [],
-                        "metadata": {"tags": ["solution", "hide-input"]}, "source": ["secret_answer = 6 * 7"]})
+    nb["cells"].append(
+        {
+            "id": "sol",
+            "cell_type": "code",
+            "execution_count": None,
+            "outputs": [],
+            "metadata": {"tags": ["solution", "hide-input"]},
+            "source": ["secret_answer = 6 * 7"],
+        }
+    )
     (book / "book" / "chapter.ipynb").write_text(json.dumps(nb))
     stamp = book / "env-stamp"
     stamp.touch()
-    done = subprocess.run(["make", "-C", str(book), "book", "COURSE=1", f"VENV={VENV}", f"STAMP={stamp}"],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        ["make", "-C", str(book), "book", "COURSE=1", f"VENV={VENV}", f"STAMP={stamp}"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     page = (book / "_build" / "course" / "_build" / "html" / "book" / "chapter.html").read_text()
     assert "second cell ran" in page and "secret_answer" not in page
@@ -241,16 +288,27 @@ def test_every_hidden_test_passes_its_answer_key_and_not_the_starter():
         source = editions.read(chapter)
         starters = restore.restore(source, editions.student_notebook(source), "n")[1]
         functions = {s.exercise for s in starters if "def " in s.answer_source}
-        for edition, want in ((editions.answer_notebook, "correct"), (editions.student_notebook, "unanswered")):
+        for edition, want in (
+            (editions.answer_notebook, "correct"),
+            (editions.student_notebook, "unanswered"),
+        ):
             restored, slots = restore.restore(source, edition(source), "n")
             for slot in slots:
                 if slot.exercise not in tests or slot.exercise not in functions:
                     continue
                 with isolation.Workspace() as ws:
+
                     def run(calls, slot=slot, ws=ws, restored=restored):
-                        return sandbox.call(restore.imports_before(restored, slot.answer_index, slot.answer_source),
-                                            slot.answer_source,
-                                            slot.expression, calls, env=ws.env(), cwd=ws.work, timeout=120)
+                        return sandbox.call(
+                            restore.imports_before(restored, slot.answer_index, slot.answer_source),
+                            slot.answer_source,
+                            slot.expression,
+                            calls,
+                            env=ws.env(),
+                            cwd=ws.work,
+                            timeout=120,
+                        )
+
                     verdict = judge.judge(slot.exercise, capture.Function("f"), "", tests, 11, run)
                 assert verdict.status == want, (slot.exercise, edition.__name__, verdict.message)
                 checked.append(slot.exercise)
@@ -260,7 +318,9 @@ def test_every_hidden_test_passes_its_answer_key_and_not_the_starter():
 def test_no_solution_sketch_ships_in_the_package_and_the_answer_key_has_them_all():
     from digitlab import editions, exercises
 
-    names = [ex.name for path in editions.chapters(ROOT / "book") for ex in editions.exercises(editions.read(path))]
+    names = [
+        ex.name for path in editions.chapters(ROOT / "book") for ex in editions.exercises(editions.read(path))
+    ]
     for module in sorted({name.split(".")[0] for name in names}):
         assert all(not info["solution"] for info in exercises.catalog(module).values()), module
     sketches = editions.sketches(ROOT / "book")

@@ -34,7 +34,11 @@ def test_there_are_chapters():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_has_no_outputs_and_python3_kernel(path):
     nb = json.loads(path.read_text())
-    dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and (c["outputs"] or c["execution_count"])]
+    dirty = [
+        i
+        for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code" and (c["outputs"] or c["execution_count"])
+    ]
     assert not dirty, f"{path.name}: cells {dirty} have outputs; run tools/normalize_notebooks.py"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
 
@@ -61,7 +65,9 @@ def test_notebook_asks_colab_for_a_gpu_only_when_it_trains(path):
         assert meta.get("accelerator") == "GPU", f"{path.name}: metadata.accelerator must be GPU"
         assert meta["colab"].get("gpuType") == "T4"
     else:
-        assert "accelerator" not in meta and "gpuType" not in meta["colab"], f"{path.name} asks for a GPU it never uses"
+        assert "accelerator" not in meta and "gpuType" not in meta["colab"], (
+            f"{path.name} asks for a GPU it never uses"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -71,7 +77,9 @@ def test_notebook_starts_with_the_colab_cell(path):
     assert '"google.colab" in sys.modules' in source
     install = [line for line in source.splitlines() if "%pip install" in line]
     assert len(install) == 1 and "digitlab" in install[0] and "git+https://github.com/" in install[0]
-    assert not re.search(r"\b(numpy|tensorflow|torch|keras)\s*[=<>~!]", install[0]), "the Colab cell pins a framework"
+    assert not re.search(r"\b(numpy|tensorflow|torch|keras)\s*[=<>~!]", install[0]), (
+        "the Colab cell pins a framework"
+    )
     expected = "runtime.env_report(trains=True)" if trains_a_network(nb) else "runtime.env_report()"
     assert source.rstrip().endswith(expected), f"{path.name}: the first cell must end with {expected}"
 
@@ -82,13 +90,17 @@ def test_solution_cells_carry_a_starter(path):
     for cell in nb["cells"]:
         if "solution" in cell["metadata"].get("tags", []):
             assert cell["cell_type"] == "code"
-            assert "starter" in cell["metadata"].get("digitlab", {}), f"{path.name}: solution cell without starter"
+            assert "starter" in cell["metadata"].get("digitlab", {}), (
+                f"{path.name}: solution cell without starter"
+            )
 
 
 def test_toc_lists_existing_files_and_every_chapter():
     listed = toc_files()
     for name in listed:
-        assert any((ROOT / f"{name}{ext}").exists() for ext in ("", ".md", ".ipynb")), f"_toc.yml lists missing {name}"
+        assert any((ROOT / f"{name}{ext}").exists() for ext in ("", ".md", ".ipynb")), (
+            f"_toc.yml lists missing {name}"
+        )
     for path in NOTEBOOKS:
         assert f"book/{path.stem}" in listed, f"{path.name} is not in _toc.yml"
 

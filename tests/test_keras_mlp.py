@@ -27,12 +27,15 @@ def test_build_mlp_options():
     assert len(model.losses) == 2 and all(float(loss) > 0 for loss in model.losses)  # the L2 penalties
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(hidden=0), "hidden must be a positive integer"),
-    (dict(dropout=1.0), "dropout must be a rate"),
-    (dict(l2=-1.0), "l2 must be a weight-decay factor"),
-    (dict(n_classes=1), "n_classes must be an integer >= 2"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(hidden=0), "hidden must be a positive integer"),
+        (dict(dropout=1.0), "dropout must be a rate"),
+        (dict(l2=-1.0), "l2 must be a weight-decay factor"),
+        (dict(n_classes=1), "n_classes must be an integer >= 2"),
+    ],
+)
 def test_build_mlp_validates(kwargs, message):
     with pytest.raises(ValueError, match=message):
         keras_models.build_mlp(**kwargs)

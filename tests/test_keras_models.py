@@ -19,7 +19,16 @@ def test_cnn_has_the_classic_parameter_count(cnn):
 
 def test_cnn_layers_and_shapes(cnn):
     kinds = [type(layer).__name__ for layer in cnn.layers]
-    assert kinds == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Conv2D", "Flatten", "Dense", "Dense"]
+    assert kinds == [
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "Flatten",
+        "Dense",
+        "Dense",
+    ]
     shapes = [layer.output.shape[1:] for layer in cnn.layers]
     assert shapes == [(26, 26, 32), (13, 13, 32), (11, 11, 64), (5, 5, 64), (3, 3, 64), (576,), (64,), (10,)]
 

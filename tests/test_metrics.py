@@ -30,7 +30,9 @@ def test_known_small_case_gives_known_precision_and_recall():
     assert table.loc["1", "precision"] == pytest.approx(2 / 3, abs=1e-4) and table.loc["1", "recall"] == 1.0
     assert table.loc["1", "f1-score"] == pytest.approx(0.8, abs=1e-4)
     assert list(table["support"].iloc[:2]) == [4, 2]
-    np.testing.assert_allclose(metrics.confusion(y, pred, normalize="true", labels=[0, 1]), [[0.75, 0.25], [0, 1]])
+    np.testing.assert_allclose(
+        metrics.confusion(y, pred, normalize="true", labels=[0, 1]), [[0.75, 0.25], [0, 1]]
+    )
 
 
 def test_confused_pairs_add_both_directions():
@@ -94,17 +96,20 @@ def test_bootstrap_interval_contains_the_difference():
     assert r == metrics.bootstrap_difference(y, a, b, n_resamples=500)  # same seed, same interval
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: metrics.confusion([0, 1], [0]), "y_pred has 1"),
-    (lambda: metrics.confusion([[0, 1]], [0, 1]), "y_true must be a non-empty 1-D"),
-    (lambda: metrics.confusion([0, 1], [0, 1], normalize="rows"), "normalize"),
-    (lambda: metrics.accuracy([0.5, 1], [0, 1]), "whole-number"),
-    (lambda: metrics.roc_curves([0, 1], np.ones((2, 3))), r"proba must have shape \(n, k\) = \(2, 10\)"),
-    (lambda: metrics.macro_auc([0, 1], np.full((2, 10), np.nan)), "finite"),
-    (lambda: metrics.confused_pairs([0], [0], k=0), "k must"),
-    (lambda: metrics.mcnemar([0, 1], [0, 1], [0]), "pred_b"),
-    (lambda: metrics.bootstrap_difference([0, 1], [0, 1], [0, 1], confidence=95), "confidence"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: metrics.confusion([0, 1], [0]), "y_pred has 1"),
+        (lambda: metrics.confusion([[0, 1]], [0, 1]), "y_true must be a non-empty 1-D"),
+        (lambda: metrics.confusion([0, 1], [0, 1], normalize="rows"), "normalize"),
+        (lambda: metrics.accuracy([0.5, 1], [0, 1]), "whole-number"),
+        (lambda: metrics.roc_curves([0, 1], np.ones((2, 3))), r"proba must have shape \(n, k\) = \(2, 10\)"),
+        (lambda: metrics.macro_auc([0, 1], np.full((2, 10), np.nan)), "finite"),
+        (lambda: metrics.confused_pairs([0], [0], k=0), "k must"),
+        (lambda: metrics.mcnemar([0, 1], [0, 1], [0]), "pred_b"),
+        (lambda: metrics.bootstrap_difference([0, 1], [0, 1], [0, 1], confidence=95), "confidence"),
+    ],
+)
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -130,8 +135,9 @@ def test_expected_calibration_error_is_the_weighted_gap():
     y, proba = _two_class_case()
     ece = metrics.expected_calibration_error(y, proba, n_bins=10, labels=[0, 1])
     assert ece == pytest.approx(2 / 6 * 0.1 + 4 / 6 * 0.15)
-    perfect = metrics.expected_calibration_error(np.array([0, 1]), np.array([[1.0, 0.0], [0.0, 1.0]]),
-                                                  labels=[0, 1])
+    perfect = metrics.expected_calibration_error(
+        np.array([0, 1]), np.array([[1.0, 0.0], [0.0, 1.0]]), labels=[0, 1]
+    )
     assert perfect == 0.0
 
 

@@ -77,11 +77,7 @@ def devices_named(source: str) -> list[str]:
         if isinstance(node.func, ast.Attribute) and node.func.attr == "cuda":
             named.append(".cuda()")
         for arg in [*node.args, *(k.value for k in node.keywords)]:
-            if (
-                isinstance(arg, ast.Constant)
-                and isinstance(arg.value, str)
-                and DEVICE.match(arg.value)
-            ):
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and DEVICE.match(arg.value):
                 named.append(repr(arg.value))
     return named
 
@@ -116,7 +112,9 @@ def test_pytorch_chapters_take_the_device_from_runtime(path):
 def test_the_colab_cell_prints_the_device():
     """Every chapter's first cell prints the environment report (test_runtime checks that it names the device)."""
     for path in CHAPTERS:
-        assert re.search(r"runtime\.env_report\((trains=True)?\)", code_cells(path)[0]), f"{path.name}: no env_report()"
+        assert re.search(r"runtime\.env_report\((trains=True)?\)", code_cells(path)[0]), (
+            f"{path.name}: no env_report()"
+        )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

@@ -33,10 +33,13 @@ def test_multiclass_perceptron_learns_three_blobs():
     assert m.W_.shape == (2, 3) and m.b_.shape == (3,)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(lr=0), "lr must be a positive number"),
-    (dict(epochs=1.5), "epochs must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(lr=0), "lr must be a positive number"),
+        (dict(epochs=1.5), "epochs must be a positive integer"),
+    ],
+)
 def test_perceptron_validates_arguments(bad, message):
     with pytest.raises(ValueError, match=message):
         nn.Perceptron(**bad)

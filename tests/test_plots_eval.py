@@ -51,12 +51,15 @@ def test_roc_figure_has_one_line_per_class_and_the_macro_average():
     assert fig.axes[0].get_xscale() == "log"
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: plots.plot_confusion_matrix(np.ones((2, 3))), "square"),
-    (lambda: plots.plot_confusion_matrix(np.eye(2), labels=[1, 2, 3]), "labels has 3"),
-    (lambda: plots.plot_error_gallery(np.zeros((2, 28, 28)), [1], [2, 3], [0.5, 0.5]), "y_true has 1"),
-    (lambda: plots.plot_roc_curves({0: ([0, 1], [0, 1], 0.5)}), "metrics.roc_curves"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: plots.plot_confusion_matrix(np.ones((2, 3))), "square"),
+        (lambda: plots.plot_confusion_matrix(np.eye(2), labels=[1, 2, 3]), "labels has 3"),
+        (lambda: plots.plot_error_gallery(np.zeros((2, 28, 28)), [1], [2, 3], [0.5, 0.5]), "y_true has 1"),
+        (lambda: plots.plot_roc_curves({0: ([0, 1], [0, 1], 0.5)}), "metrics.roc_curves"),
+    ],
+)
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -107,21 +107,37 @@ def test_load_backend_validates_and_prefers_onnx(monkeypatch, tmp_path):
     assert predict.default_model() == "keras_cnn"
     with pytest.raises(ValueError, match="no ONNX export"):
         predict.load_backend(backend="onnx")
+
     @dataclass(frozen=True)
     class NoSettings:
         version: int = 1
 
-    fake = zoo.Recipe(name="fake_torch", framework="torch", suffix=".pt", settings=NoSettings(),
-                      train=None, save=None, load=None)
+    fake = zoo.Recipe(
+        name="fake_torch",
+        framework="torch",
+        suffix=".pt",
+        settings=NoSettings(),
+        train=None,
+        save=None,
+        load=None,
+    )
     monkeypatch.setitem(zoo.REGISTRY, "fake_torch", "unused:FAKE")
     monkeypatch.setitem(zoo._RECIPES, "fake_torch", fake)
     with pytest.raises(ValueError, match="not a Keras model"):
         predict.load_backend("fake_torch", backend="keras")
     path = linear_onnx(tmp_path / "m.onnx", np.zeros((784, 10), np.float32), [-1, 784])
-    monkeypatch.setattr(predict.compress, "find_onnx", lambda model: (path, {"mean": 0.5, "std": 0.25}) if model == "torch_cnn" else None)
+    monkeypatch.setattr(
+        predict.compress,
+        "find_onnx",
+        lambda model: (path, {"mean": 0.5, "std": 0.25}) if model == "torch_cnn" else None,
+    )
     assert predict.default_model() == "torch_cnn"
     backend = predict.load_backend()
-    assert isinstance(backend, predict.OnnxBackend) and backend.mean == 0.5 and backend.name == "torch_cnn (ONNX Runtime)"
+    assert (
+        isinstance(backend, predict.OnnxBackend)
+        and backend.mean == 0.5
+        and backend.name == "torch_cnn (ONNX Runtime)"
+    )
 
 
 def test_find_onnx_finds_what_chapter_7_exports_and_predict_uses_it(monkeypatch, tmp_path):
@@ -148,13 +164,16 @@ def linear_onnx(path, weights, input_shape):
     from onnx import TensorProto, helper, numpy_helper, save
 
     graph = helper.make_graph(
-        [helper.make_node("Flatten", ["x"], ["flat"]),
-         helper.make_node("MatMul", ["flat", "w"], ["logits"]),
-         helper.make_node("Softmax", ["logits"], ["probs"])],
+        [
+            helper.make_node("Flatten", ["x"], ["flat"]),
+            helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probs"]),
+        ],
         "linear",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", *input_shape[1:]])],
         [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["n", 10])],
-        initializer=[numpy_helper.from_array(weights, "w")])
+        initializer=[numpy_helper.from_array(weights, "w")],
+    )
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
     return path
 
@@ -183,11 +202,17 @@ def test_end_to_end_with_the_zoo_model(tmp_path, pngs):
         image = x_test[i] if i % 2 else 230 - 0.8 * np.pad(np.kron(x_test[i], np.ones((3, 3))), 40)
         files.append(str(pp.save_png(np.clip(image, 0, 255).astype(np.uint8), tmp_path / f"{i}.png")))
     junk = str(pngs[1])
-    done = subprocess.run([sys.executable, "-m", "digitlab", "predict", *files, junk, "--backend", "keras", "--json"],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "digitlab", "predict", *files, junk, "--backend", "keras", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     digits = [p["digit"] for p in report["predictions"][:30]]
     correct = np.array(digits) == y_test[:30]
     assert report["model"] == "keras_cnn (Keras)" and "could not read" in report["predictions"][30]["error"]
-    assert correct.mean() >= 0.6 and correct[::2].mean() >= 0.6, digits  # the quick-mode CNN reads ~80% of MNIST
+    assert correct.mean() >= 0.6 and correct[::2].mean() >= 0.6, (
+        digits
+    )  # the quick-mode CNN reads ~80% of MNIST

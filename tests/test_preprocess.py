@@ -25,21 +25,24 @@ def test_read_gray_uint8_scales_to_unit():
     assert g.dtype == np.float64 and g.min() == 0 and g.max() == 1
 
 
-@pytest.mark.parametrize("convert", [
-    lambda x: np.stack([x] * 3, -1),  # RGB
-    lambda x: np.stack([x] * 3 + [np.full_like(x, 255)], -1),  # opaque RGBA
-    lambda x: x[..., None],  # one channel last
-    lambda x: x[None],  # one channel first
-    lambda x: np.stack([x] * 3),  # RGB channels first
-    lambda x: x[None, ..., None],  # a batch of one
-    lambda x: x.astype(np.float32) / 255,  # float in [0, 1]
-    lambda x: x.astype(np.uint16) * 257,  # 16-bit
-    lambda x: x > 0,  # bool
-    lambda x: Image.fromarray(x),  # PIL "L"
-    lambda x: Image.fromarray(x).convert("RGB"),
-    lambda x: Image.fromarray(x).convert("P"),
-    lambda x: Image.fromarray(x).convert("1"),
-])
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda x: np.stack([x] * 3, -1),  # RGB
+        lambda x: np.stack([x] * 3 + [np.full_like(x, 255)], -1),  # opaque RGBA
+        lambda x: x[..., None],  # one channel last
+        lambda x: x[None],  # one channel first
+        lambda x: np.stack([x] * 3),  # RGB channels first
+        lambda x: x[None, ..., None],  # a batch of one
+        lambda x: x.astype(np.float32) / 255,  # float in [0, 1]
+        lambda x: x.astype(np.uint16) * 257,  # 16-bit
+        lambda x: x > 0,  # bool
+        lambda x: Image.fromarray(x),  # PIL "L"
+        lambda x: Image.fromarray(x).convert("RGB"),
+        lambda x: Image.fromarray(x).convert("P"),
+        lambda x: Image.fromarray(x).convert("1"),
+    ],
+)
 def test_read_gray_accepts_many_formats(convert):
     np.testing.assert_allclose(pp.read_gray(convert(stroke())), stroke() / 255, atol=1e-6)
 
@@ -57,13 +60,16 @@ def test_read_gray_from_png_file(tmp_path):
     np.testing.assert_allclose(pp.read_gray(str(path)), stroke() / 255)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((0, 5)), "empty"),
-    (np.zeros((4, 4, 7, 3)), "shape"),
-    (np.zeros((5, 5, 7)), "channels"),
-    (np.array([[1.0, np.nan], [0, 0]]), "NaN"),
-    (np.array([["a", "b"]]), "numbers"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((0, 5)), "empty"),
+        (np.zeros((4, 4, 7, 3)), "shape"),
+        (np.zeros((5, 5, 7)), "channels"),
+        (np.array([[1.0, np.nan], [0, 0]]), "NaN"),
+        (np.array([["a", "b"]]), "numbers"),
+    ],
+)
 def test_read_gray_rejects_bad_arrays(bad, message):
     with pytest.raises(ValueError, match=message):
         pp.read_gray(bad)
@@ -74,7 +80,9 @@ def test_unreadable_and_missing_files(tmp_path):
     junk.write_bytes(b"this is not a PNG")
     with pytest.raises(ValueError, match="could not read image file .*junk.png"):
         pp.to_mnist(junk)
-    with pytest.raises(FileNotFoundError, match="no such file"):  # also a ValueError: predict reports it per picture
+    with pytest.raises(
+        FileNotFoundError, match="no such file"
+    ):  # also a ValueError: predict reports it per picture
         pp.to_mnist(tmp_path / "missing.png")
 
 
@@ -142,8 +150,9 @@ def test_crop_is_the_bounding_box():
         pp.crop(np.zeros((4, 4)))
 
 
-@pytest.mark.parametrize("shape, expected", [((40, 22), (20, 11)), ((10, 50), (4, 20)), ((5, 5), (20, 20)),
-                                             ((100, 1), (20, 1))])
+@pytest.mark.parametrize(
+    "shape, expected", [((40, 22), (20, 11)), ((10, 50), (4, 20)), ((5, 5), (20, 20)), ((100, 1), (20, 1))]
+)
 def test_fit_box_keeps_the_aspect_ratio(shape, expected):
     out = pp.fit_box(np.ones(shape))
     assert out.shape == expected and out.max() == pytest.approx(1.0)
@@ -212,9 +221,13 @@ def _has_ink(x: np.ndarray) -> bool:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-@given(arrays(st.sampled_from([np.uint8, np.uint16, np.float32, np.float64, np.int64]),
-              st.tuples(st.integers(1, 60), st.integers(1, 60)),
-              elements=st.integers(0, 255)))
+@given(
+    arrays(
+        st.sampled_from([np.uint8, np.uint16, np.float32, np.float64, np.int64]),
+        st.tuples(st.integers(1, 60), st.integers(1, 60)),
+        elements=st.integers(0, 255),
+    )
+)
 def test_to_mnist_returns_28x28_uint8_or_a_clear_error(x):
     try:
         out = pp.to_mnist(x)
@@ -225,13 +238,18 @@ def test_to_mnist_returns_28x28_uint8_or_a_clear_error(x):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(8, 120), st.integers(8, 120), st.integers(0, 3), st.integers(0, 10_000),
-       st.sampled_from(["L", "RGB", "RGBA"]))
+@given(
+    st.integers(8, 120),
+    st.integers(8, 120),
+    st.integers(0, 3),
+    st.integers(0, 10_000),
+    st.sampled_from(["L", "RGB", "RGBA"]),
+)
 def test_any_drawn_stroke_yields_a_valid_digit(h, w, light, seed, mode):
     rng = np.random.default_rng(seed)
     x = np.zeros((h, w), np.uint8)
     r0, c0 = rng.integers(0, h // 2), rng.integers(0, w // 2)
-    x[r0: r0 + max(2, h // 3), c0: c0 + max(2, w // 6)] = 255  # a bar of ink somewhere
+    x[r0 : r0 + max(2, h // 3), c0 : c0 + max(2, w // 6)] = 255  # a bar of ink somewhere
     if light:
         x = 255 - x
     image = Image.fromarray(x).convert(mode)

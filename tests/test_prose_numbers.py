@@ -26,15 +26,21 @@ PERCENT = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?%")
 MEASUREMENT = re.compile(r"accura|scor|reach|error|correct|right|wrong", re.IGNORECASE)
 _NUMBER = r"(?<![\w.,×-])(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
 _SPELLED = r"\b(?:two|three|four|five|six|seven|eight|nine|ten|twenty|a hundred)"
-_TIMES = (r"\s+times\s+(?:faster|slower|quicker|more|fewer|larger|smaller|bigger"
-          r"|as\s+(?:fast|slow|many|much|large))\b")
-_UNIT = (r"\s?(?:×|x\b)(?!\s*\d)"  # a ratio, "4×"; not a size such as 28×28
-         r"|\s(?:s|ms|µs|min|seconds?|milliseconds?|minutes?|hours?|KiB|MiB|GiB|kB|MB|GB|bytes)\b"
-         r"|\s(?:(?:test |training |validation )?(?:errors?|mistakes?)|misclassified|parameters|weights"
-         r"|MACs|FLOPs)\b")
+_TIMES = (
+    r"\s+times\s+(?:faster|slower|quicker|more|fewer|larger|smaller|bigger"
+    r"|as\s+(?:fast|slow|many|much|large))\b"
+)
+_UNIT = (
+    r"\s?(?:×|x\b)(?!\s*\d)"  # a ratio, "4×"; not a size such as 28×28
+    r"|\s(?:s|ms|µs|min|seconds?|milliseconds?|minutes?|hours?|KiB|MiB|GiB|kB|MB|GB|bytes)\b"
+    r"|\s(?:(?:test |training |validation )?(?:errors?|mistakes?)|misclassified|parameters|weights"
+    r"|MACs|FLOPs)\b"
+)
 UNIT_MEASUREMENT = re.compile(rf"{_NUMBER}(?:{_UNIT}|{_TIMES})|{_SPELLED}{_TIMES}", re.IGNORECASE)
-DATE = re.compile(r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|"
-                  r"November|December) \d{4}\b")
+DATE = re.compile(
+    r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|"
+    r"November|December) \d{4}\b"
+)
 
 # (page, the number as written): why it is not a measurement.
 NOT_MEASURED = {
@@ -97,8 +103,13 @@ def asserted_numbers(page: Path) -> set[str]:
     """Numbers written in the ``assert`` lines of the page's code cells, without separators."""
     if page.suffix != ".ipynb":
         return set()
-    lines = [line for c in nbformat.read(page, as_version=4).cells if c.cell_type == "code"
-             for line in c.source.splitlines() if "assert" in line]
+    lines = [
+        line
+        for c in nbformat.read(page, as_version=4).cells
+        if c.cell_type == "code"
+        for line in c.source.splitlines()
+        if "assert" in line
+    ]
     return {n.replace("_", "") for line in lines for n in re.findall(r"\d[\d_]*(?:\.\d+)?", line)}
 
 
@@ -115,7 +126,9 @@ def typed_measurements(page: Path) -> list[str]:
             for number, may_be_asserted in numbers:
                 written = " ".join(number.split()).replace(" %", "%")
                 digits = re.match(r"[\d,.]*", written).group(0).replace(",", "").rstrip(".")
-                if (page.stem, written) in NOT_MEASURED or (may_be_asserted and digits and digits in asserted):
+                if (page.stem, written) in NOT_MEASURED or (
+                    may_be_asserted and digits and digits in asserted
+                ):
                     continue
                 found.append(f"{number!r} in: {' '.join(sentence.split())[:140]}")
     return found
@@ -127,17 +140,20 @@ PAGES = sorted([*BOOK.glob("*.ipynb"), *BOOK.glob("*.md")])
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_no_hand_typed_result_in_the_prose(page):
     found = typed_measurements(page)
-    assert not found, (f"{page.name} states results typed by hand; glue them from the run, assert them in the "
-                       "code next to them, cite them, or (for a setting) list them in NOT_MEASURED with the "
-                       "reason:\n" + "\n".join(found))
+    assert not found, (
+        f"{page.name} states results typed by hand; glue them from the run, assert them in the "
+        "code next to them, cite them, or (for a setting) list them in NOT_MEASURED with the "
+        "reason:\n" + "\n".join(found)
+    )
 
 
 def test_every_listed_exception_still_exists():
     """An entry of NOT_MEASURED whose number left the page is removed, so the list stays short."""
     for page, number in NOT_MEASURED:
         path = next(BOOK.glob(f"{page}.*"))
-        assert number in " ".join(" ".join(t.split()) for t in prose(path)), \
+        assert number in " ".join(" ".join(t.split()) for t in prose(path)), (
             f"{page}: {number} is listed in NOT_MEASURED but no longer in the prose"
+        )
 
 
 def test_every_dated_record_names_its_day():
@@ -154,41 +170,57 @@ def check(tmp_path, text: str) -> list[str]:
 
 
 def test_the_rule_catches_a_typed_accuracy(tmp_path):
-    assert check(tmp_path, "The network reaches 99.2% test accuracy.\n\nIt was glued: {glue:text}`acc` accuracy.\n") \
-        == ["'99.2%' in: The network reaches 99.2% test accuracy."]
-    assert check(tmp_path, "Dropout zeroes 30% of the features. LeNet reached 99.05% {cite}`lecun1998gradient`.\n") == []
+    assert check(
+        tmp_path, "The network reaches 99.2% test accuracy.\n\nIt was glued: {glue:text}`acc` accuracy.\n"
+    ) == ["'99.2%' in: The network reaches 99.2% test accuracy."]
+    assert (
+        check(
+            tmp_path, "Dropout zeroes 30% of the features. LeNet reached 99.05% {cite}`lecun1998gradient`.\n"
+        )
+        == []
+    )
 
 
-@pytest.mark.parametrize(("text", "caught"), [
-    ("One epoch takes 12.5 s on this machine.", "12.5 s"),
-    ("The chapter ran for 3 minutes.", "3 minutes"),
-    ("The convnet makes 87 errors on the test set.", "87 errors"),
-    ("It has 1,199,882 parameters.", "1,199,882 parameters"),
-    ("The fast path is 4.2× faster.", "4.2×"),
-    ("Slicing tensors is three times faster than the DataLoader.", "three times faster"),
-    ("The Keras model has about four times as many parameters.", "four times as many"),
-    ("The saved file holds 375 KiB.", "375 KiB"),
-])
+@pytest.mark.parametrize(
+    ("text", "caught"),
+    [
+        ("One epoch takes 12.5 s on this machine.", "12.5 s"),
+        ("The chapter ran for 3 minutes.", "3 minutes"),
+        ("The convnet makes 87 errors on the test set.", "87 errors"),
+        ("It has 1,199,882 parameters.", "1,199,882 parameters"),
+        ("The fast path is 4.2× faster.", "4.2×"),
+        ("Slicing tensors is three times faster than the DataLoader.", "three times faster"),
+        ("The Keras model has about four times as many parameters.", "four times as many"),
+        ("The saved file holds 375 KiB.", "375 KiB"),
+    ],
+)
 def test_the_rule_catches_typed_measurements(tmp_path, text, caught):
     assert check(tmp_path, text + "\n") == [f"{caught!r} in: {text}"]
     assert check(tmp_path, text.replace(caught, "{glue:text}`value`") + "\n") == []
 
 
-@pytest.mark.parametrize("text", [
-    "Shift the digits by 0.1 of the image and rotate them by 10 degrees.",
-    "Chapter 3 built it in 1998 with 32 filters of 3×3 on 28×28 images, for 5 epochs.",
-    "Each 5×5×32 kernel sees 2×2 pooled maps.",
-    "The curve is drawn in chapter 5, section 2.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Shift the digits by 0.1 of the image and rotate them by 10 degrees.",
+        "Chapter 3 built it in 1998 with 32 filters of 3×3 on 28×28 images, for 5 epochs.",
+        "Each 5×5×32 kernel sees 2×2 pooled maps.",
+        "The curve is drawn in chapter 5, section 2.",
+    ],
+)
 def test_settings_sizes_and_years_are_not_measurements(tmp_path, text):
     assert check(tmp_path, text + "\n") == []
 
 
 def test_a_number_asserted_by_the_code_may_stand(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("The classic convnet has 93,322 parameters and 1,234 weights."),
-        nbformat.v4.new_code_cell("assert model.count_params() == 93_322"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("The classic convnet has 93,322 parameters and 1,234 weights."),
+            nbformat.v4.new_code_cell("assert model.count_params() == 93_322"),
+        ]
+    )
     page = tmp_path / "99-example.ipynb"
     nbformat.write(nb, page)
-    assert typed_measurements(page) == ["'1,234 weights' in: The classic convnet has 93,322 parameters and 1,234 weights."]
+    assert typed_measurements(page) == [
+        "'1,234 weights' in: The classic convnet has 93,322 parameters and 1,234 weights."
+    ]

@@ -55,8 +55,11 @@ def test_licences_for_the_code_and_the_text():
     assert mit.startswith("MIT License") and "Permission is hereby granted, free of charge" in mit
     text = (ROOT / "LICENSE-text").read_text(encoding="utf-8")
     assert "https://creativecommons.org/licenses/by/4.0/" in text
-    for part in ("Section 1 -- Definitions.", "Section 8 -- Interpretation.",
-                 "Creative Commons may be contacted at creativecommons.org."):
+    for part in (
+        "Section 1 -- Definitions.",
+        "Section 8 -- Interpretation.",
+        "Creative Commons may be contacted at creativecommons.org.",
+    ):
         assert part in text, f"LICENSE-text lacks the legal code's {part!r}"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["license"] == "MIT" and project["license-files"] == ["LICENSE", "LICENSE-text"]
@@ -84,8 +87,20 @@ def test_ruff_bans_modules_removed_in_python_3_12_and_3_13(tmp_path):
         pytest.skip("ruff is not installed here")
     probe = tmp_path / "old.py"
     probe.write_text("import distutils\nimport imp\nfrom pipes import quote\nimport telnetlib\n")
-    done = subprocess.run([ruff, "check", "--config", str(ROOT / "pyproject.toml"), "--no-cache",
-                           "--select", "TID251", str(probe)], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            ruff,
+            "check",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+            "--no-cache",
+            "--select",
+            "TID251",
+            str(probe),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 1
     for module in ("distutils", "imp", "pipes", "telnetlib"):
         assert f"`{module}` is banned" in done.stdout, done.stdout
@@ -98,8 +113,13 @@ def test_check_dist_finds_what_a_wheel_must_not_hold(tmp_path):
     v = digitlab.__version__
     wheel = tmp_path / f"digitlab-{v}-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as z:
-        for name in ("digitlab/__init__.py", "digitlab/runtime.py", "digitlab/exercises/__init__.py",
-                     f"digitlab-{v}.dist-info/licenses/LICENSE", f"digitlab-{v}.dist-info/licenses/LICENSE-text"):
+        for name in (
+            "digitlab/__init__.py",
+            "digitlab/runtime.py",
+            "digitlab/exercises/__init__.py",
+            f"digitlab-{v}.dist-info/licenses/LICENSE",
+            f"digitlab-{v}.dist-info/licenses/LICENSE-text",
+        ):
             z.writestr(name, "")
     with tarfile.open(tmp_path / f"digitlab-{v}.tar.gz", "w:gz"):
         pass
@@ -117,8 +137,12 @@ def test_check_dist_finds_what_a_wheel_must_not_hold(tmp_path):
 @pytest.mark.registry  # `python -m build` fetches setuptools and wheel into its isolated environment
 def test_the_built_wheel_and_sdist_pass_the_checks(tmp_path):
     pytest.importorskip("build")
-    done = subprocess.run([sys.executable, "-m", "build", "--outdir", str(tmp_path), str(ROOT)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "deprecated" not in done.stderr.lower(), done.stderr[-3000:]
     assert check_dist.check(tmp_path) == []

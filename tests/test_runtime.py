@@ -13,7 +13,9 @@ import pytest
 from digitlab import runtime
 
 
-@pytest.mark.parametrize(("value", "quick"), [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), ("no", False)])
+@pytest.mark.parametrize(
+    ("value", "quick"), [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), ("no", False)]
+)
 def test_is_quick_reads_the_environment(monkeypatch, value, quick):
     monkeypatch.setenv("DIGITLAB_QUICK", value)
     assert runtime.is_quick() is quick
@@ -38,8 +40,14 @@ def test_epochs_rejects_bad_counts(bad):
 
 @pytest.mark.parametrize(
     ("strict", "ci", "expected"),
-    [("1", None, True), ("true", None, True), ("0", None, False), ("", None, False),
-     (None, "true", True), (None, None, False)],
+    [
+        ("1", None, True),
+        ("true", None, True),
+        ("0", None, False),
+        ("", None, False),
+        (None, "true", True),
+        (None, None, False),
+    ],
 )
 def test_is_strict_reads_digitlab_strict_and_ci(monkeypatch, strict, ci, expected):
     for name, value in (("DIGITLAB_STRICT", strict), ("CI", ci)):
@@ -58,7 +66,9 @@ def test_check_accuracy_fails_below_the_floor_in_strict_mode(monkeypatch):
     monkeypatch.setenv("DIGITLAB_STRICT", "1")
     monkeypatch.setenv("DIGITLAB_QUICK", "0")
     assert runtime.check_accuracy(0.995, full=0.99, quick=0.5) == 0.995
-    with pytest.raises(AssertionError, match=r"CNN: test accuracy 0.9800 is below the full-mode floor 0.9900"):
+    with pytest.raises(
+        AssertionError, match=r"CNN: test accuracy 0.9800 is below the full-mode floor 0.9900"
+    ):
         runtime.check_accuracy(0.98, full=0.99, quick=0.5, what="CNN")
     monkeypatch.setenv("DIGITLAB_QUICK", "1")
     assert runtime.check_accuracy(0.6, full=0.99, quick=0.5) == 0.6
@@ -144,8 +154,14 @@ def test_env_report_tells_a_training_chapter_without_a_gpu_how_to_get_one(capsys
     assert "no GPU" not in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("kwargs", "name"), [({"trains": "yes"}, "trains"), ({"cpu_seconds": -1}, "cpu_seconds"),
-                                              ({"cpu_seconds": "5"}, "cpu_seconds")])
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"trains": "yes"}, "trains"),
+        ({"cpu_seconds": -1}, "cpu_seconds"),
+        ({"cpu_seconds": "5"}, "cpu_seconds"),
+    ],
+)
 def test_env_report_rejects_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         runtime.env_report(**kwargs)
@@ -157,15 +173,20 @@ FRAMEWORK_MODULES = {"digitlab.augment", "digitlab.keras_models", "digitlab.spee
 
 def light_modules() -> list[str]:
     package = Path(runtime.__file__).parent
-    names = sorted("digitlab." + ".".join(p.relative_to(package).with_suffix("").parts).removesuffix(".__init__")
-                   for p in package.rglob("*.py") if p.name != "__main__.py")
+    names = sorted(
+        "digitlab." + ".".join(p.relative_to(package).with_suffix("").parts).removesuffix(".__init__")
+        for p in package.rglob("*.py")
+        if p.name != "__main__.py"
+    )
     return [n for n in names if n not in FRAMEWORK_MODULES and not n.startswith("digitlab.torch_")]
 
 
 def test_light_modules_import_no_framework():
     """Each module, imported in turn in a fresh interpreter, leaves TensorFlow, PyTorch and JAX unloaded."""
     modules = light_modules()
-    assert {"digitlab.numpy_nets", "digitlab.metrics", "digitlab.compress", "digitlab.predict"} <= set(modules)
+    assert {"digitlab.numpy_nets", "digitlab.metrics", "digitlab.compress", "digitlab.predict"} <= set(
+        modules
+    )
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"

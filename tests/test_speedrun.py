@@ -14,8 +14,13 @@ LAST_LINE = re.compile(r"time to 99%: \d+\.\d s \(chapter 4 recipe: >?\d+\.\d s,
 
 
 def trace(step: str, seconds, accuracy, **rung) -> Trace:
-    return Trace(Rung(step, f"{step} changed", **rung), "float32", list(seconds), list(accuracy),
-                 epochs=rung.get("epochs", 4))
+    return Trace(
+        Rung(step, f"{step} changed", **rung),
+        "float32",
+        list(seconds),
+        list(accuracy),
+        epochs=rung.get("epochs", 4),
+    )
 
 
 # --- the time-to-target rule ----------------------------------------------------------------------
@@ -53,13 +58,25 @@ def test_the_ladder_starts_from_chapter_4_and_changes_one_setting_at_a_time(monk
     rungs = speedrun.ladder()
     first = rungs[0]
     assert (first.net, first.optimizer, first.lr, first.batch_size, first.epochs, first.schedule) == (
-        "chapter 4's CNN", "sgd", 0.1, 64, 4, "last_epoch_drop")
+        "chapter 4's CNN",
+        "sgd",
+        0.1,
+        64,
+        4,
+        "last_epoch_drop",
+    )
     assert first.cap > first.epochs and not any(r.cap for r in rungs[1:])
-    settings = [{k: v for k, v in dataclasses.asdict(r).items() if k not in ("step", "change", "cap")} for r in rungs]
+    settings = [
+        {k: v for k, v in dataclasses.asdict(r).items() if k not in ("step", "change", "cap")} for r in rungs
+    ]
     for i in range(1, len(rungs)):  # each step differs from some earlier one in its one idea
         differences = [{k for k in settings[i] if settings[i][k] != settings[j][k]} for j in range(i)]
-        assert min(len(d - {"optimizer", "lr", "schedule"}) if d >= {"schedule"} else len(d)
-                   for d in differences) <= 1, rungs[i].step
+        assert (
+            min(
+                len(d - {"optimizer", "lr", "schedule"}) if d >= {"schedule"} else len(d) for d in differences
+            )
+            <= 1
+        ), rungs[i].step
     assert len({r.step for r in rungs}) == len(rungs)
     monkeypatch.setenv("DIGITLAB_QUICK", "1")
     quick = speedrun.ladder()
@@ -77,8 +94,9 @@ def test_fastnet_shapes_and_size():
 
 def test_multiply_adds_counts_convolutions_and_linear_layers():
     # chapter 4: conv1 8x25x28x28, conv2 16x8x25x14x14 and 32x16x25x14x14, conv3 256x32x25x7x7, out 12544x10
-    assert speedrun.multiply_adds(speedrun.CNN()) == (8 * 25 * 784 + 16 * 8 * 25 * 196 + 32 * 16 * 25 * 196
-                                                      + 256 * 32 * 25 * 49 + 12544 * 10)
+    assert speedrun.multiply_adds(speedrun.CNN()) == (
+        8 * 25 * 784 + 16 * 8 * 25 * 196 + 32 * 16 * 25 * 196 + 256 * 32 * 25 * 49 + 12544 * 10
+    )
     net = speedrun.FastNet().train()
     assert speedrun.multiply_adds(net) == 24 * 25 * 576 + 32 * 24 * 9 * 100 + 800 * 256 + 256 * 10
     assert net.training  # the count leaves the mode as it was
@@ -88,9 +106,18 @@ def test_multiply_adds_counts_convolutions_and_linear_layers():
 
 # --- reporting ----------------------------------------------------------------------------------------
 def test_table_and_last_line_from_made_up_traces():
-    traces = [trace("chapter 4", [50.0, 100.0, 150.0], [0.97, 0.99, 0.991], cap=8),
-              trace("fast", [1.0, 2.5, 4.0], [0.95, 0.98, 0.992], schedule="onecycle", optimizer="adamw",
-                    lr=0.01, epochs=1)]
+    traces = [
+        trace("chapter 4", [50.0, 100.0, 150.0], [0.97, 0.99, 0.991], cap=8),
+        trace(
+            "fast",
+            [1.0, 2.5, 4.0],
+            [0.95, 0.98, 0.992],
+            schedule="onecycle",
+            optimizer="adamw",
+            lr=0.01,
+            epochs=1,
+        ),
+    ]
     df = speedrun.table(traces, 0.99)
     assert list(df.columns[:4]) == ["step", "what changed", "seconds to 99%", "validation accuracy"]
     assert list(df["seconds to 99%"]) == ["100.0", "4.0"]
@@ -104,7 +131,10 @@ def test_a_chapter_4_run_that_misses_the_target_is_a_lower_bound_and_says_so():
     slow = trace("chapter 4", [50.0, 100.0, 150.0, 200.0], [0.97, 0.98, 0.985, 0.988], cap=8)
     slow.epochs = 8  # ran on past its 4 epochs to the cap
     fast = trace("fast", [1.0, 2.0], [0.98, 0.99], epochs=1)
-    assert speedrun.last_line([slow, fast], 0.99) == "time to 99%: 2.0 s (chapter 4 recipe: >200.0 s, >100.0x faster)"
+    assert (
+        speedrun.last_line([slow, fast], 0.99)
+        == "time to 99%: 2.0 s (chapter 4 recipe: >200.0 s, >100.0x faster)"
+    )
     assert LAST_LINE.fullmatch(speedrun.last_line([slow, fast], 0.99))
     changed = speedrun.table([slow, fast], 0.99)["what changed"].iloc[0]
     assert "not reached in 4 epochs, nor by the cap of 8" in changed
@@ -120,8 +150,17 @@ def tiny():
 
 def test_a_tiny_run_times_every_rung_and_stops_the_clock_for_validation(tiny):
     chapter4 = Rung("chapter 4", "ch4", epochs=1, cap=2)  # 10 batches of 64
-    fast = Rung("fast", "small", net="small + BatchNorm", optimizer="adamw", lr=0.01, schedule="onecycle",
-                batch_size=32, epochs=1, precision="float32")
+    fast = Rung(
+        "fast",
+        "small",
+        net="small + BatchNorm",
+        optimizer="adamw",
+        lr=0.01,
+        schedule="onecycle",
+        batch_size=32,
+        epochs=1,
+        precision="float32",
+    )
     traces = speedrun.run([chapter4, fast], tiny, goal=0.999, evals=5, device="cpu", verbose=False)
     first, second = traces
     # 99.9% is out of reach: the capped rung runs to its cap, the other stops at its own epochs

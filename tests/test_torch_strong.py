@@ -71,8 +71,14 @@ def test_train_strong_learns_a_small_subset():
     torch.manual_seed(0)
     mnist = data.load_mnist(quick=True, validation=500)
     keep = data.stratified_subset(mnist.y_train, 1500)
-    small = data.MNIST(mnist.x_train[keep], mnist.y_train[keep], mnist.x_val, mnist.y_val,
-                       mnist.x_test[:500], mnist.y_test[:500])
+    small = data.MNIST(
+        mnist.x_train[keep],
+        mnist.y_train[keep],
+        mnist.x_val,
+        mnist.y_val,
+        mnist.x_test[:500],
+        mnist.y_test[:500],
+    )
     model = ts.StrongNet((8, 16, 32))
     history = ts.train_strong(model, small, 2, batch_size=64, device="cpu", verbose=False)
     assert len(history["lr"]) == 2 * 24 and len(history["val_accuracy"]) == 2
@@ -84,19 +90,23 @@ def test_train_strong_learns_a_small_subset():
         ts.train_strong(model, small, 0)
     with pytest.raises(ValueError, match="augment"):
         ts.train_strong(model, small, 1, augment="mixup")
-    no_validation = data.MNIST(small.x_train, small.y_train, small.x_val[:0], small.y_val[:0],
-                               small.x_test, small.y_test)
+    no_validation = data.MNIST(
+        small.x_train, small.y_train, small.x_val[:0], small.y_val[:0], small.x_test, small.y_test
+    )
     with pytest.raises(ValueError, match="validation split"):
         ts.train_strong(model, no_validation, 1)
 
 
 def test_the_committee_is_declared_in_the_zoo():
     ensemble = zoo.recipe("torch_ensemble")
-    assert ensemble.requires == ensemble.settings.members == ("torch_strong", "torch_k3", "torch_k5", "torch_k7")
+    assert (
+        ensemble.requires == ensemble.settings.members == ("torch_strong", "torch_k3", "torch_k5", "torch_k7")
+    )
     nets = [type(recipes.build_member(zoo.recipe(name).settings)).__name__ for name in ensemble.requires]
     kernels = [zoo.recipe(name).settings.kernel for name in ensemble.requires]
-    assert nets == ["StrongNet", "KernelNet", "KernelNet", "KernelNet"] and kernels == [3, 3, 5, 7], \
+    assert nets == ["StrongNet", "KernelNet", "KernelNet", "KernelNet"] and kernels == [3, 3, 5, 7], (
         "members differ in what they see, not only in their seed"
+    )
     for name in [*ensemble.requires, "torch_ensemble"]:
         assert zoo.recipe(name).framework == "pytorch"
         assert zoo.REGISTRY[name].startswith("digitlab.torch_recipes:")  # found without importing TensorFlow

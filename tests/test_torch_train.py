@@ -13,16 +13,23 @@ from digitlab.torch_cnn import CNN, as_images, as_labels, count_params  # noqa: 
 
 def tiny_split(seed=0, n_train=16, n_val=6, n_test=5):
     rng = np.random.default_rng(seed)
-    return data.MNIST(rng.random((n_train, 28, 28), dtype=np.float32), np.arange(n_train) % 10,
-                      rng.random((n_val, 28, 28), dtype=np.float32), np.arange(n_val) % 10,
-                      rng.random((n_test, 28, 28), dtype=np.float32), np.arange(n_test) % 10)
+    return data.MNIST(
+        rng.random((n_train, 28, 28), dtype=np.float32),
+        np.arange(n_train) % 10,
+        rng.random((n_val, 28, 28), dtype=np.float32),
+        np.arange(n_val) % 10,
+        rng.random((n_test, 28, 28), dtype=np.float32),
+        np.arange(n_test) % 10,
+    )
 
 
 def test_cnn_parameter_counts():
     # conv1 208 + conv2 3,216 + 12,832 + conv3 205,056 + out 125,450
     assert count_params(CNN()) == 346_762
     # BatchNorm adds 2 parameters per channel; its convolutions drop their biases
-    assert count_params(CNN(batch_norm=True, dropout=0.5)) == 346_762 + 2 * (8 + 16 + 32 + 256) - (8 + 16 + 32 + 256)
+    assert count_params(CNN(batch_norm=True, dropout=0.5)) == 346_762 + 2 * (8 + 16 + 32 + 256) - (
+        8 + 16 + 32 + 256
+    )
 
 
 def test_cnn_stages_shrink_the_image_as_chapter_4_says():
@@ -92,8 +99,12 @@ def test_train_epoch_lowers_the_loss_and_returns_its_mean(precision, channels_la
     model = CNN()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     before, _ = tt.evaluate(model, x, y)
-    losses = [tt.train_epoch(model, x, y, optimizer, batch_size=16, precision=precision,
-                             channels_last=channels_last) for _ in range(3)]
+    losses = [
+        tt.train_epoch(
+            model, x, y, optimizer, batch_size=16, precision=precision, channels_last=channels_last
+        )
+        for _ in range(3)
+    ]
     after, _ = tt.evaluate(model, x, y)
     assert after < before and all(isinstance(v, float) for v in losses)
     assert losses[0] == pytest.approx(before, rel=0.05), "one full batch: the mean loss before its step"
@@ -105,8 +116,15 @@ def test_train_epoch_steps_the_scheduler_every_batch_and_applies_the_transform()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     scheduler = tt.make_schedule(optimizer, "constant", 0.1, epochs=1, steps_per_epoch=3)
     seen = []
-    tt.train_epoch(model, torch.rand(10, 1, 28, 28), torch.arange(10), optimizer, batch_size=4,
-                   scheduler=scheduler, transform=lambda xb: seen.append(len(xb)) or xb)
+    tt.train_epoch(
+        model,
+        torch.rand(10, 1, 28, 28),
+        torch.arange(10),
+        optimizer,
+        batch_size=4,
+        scheduler=scheduler,
+        transform=lambda xb: seen.append(len(xb)) or xb,
+    )
     assert seen == [4, 4, 2] and scheduler.last_epoch == 3
 
 
@@ -159,8 +177,9 @@ def test_fit_validates_its_arguments():
     with pytest.raises(TypeError, match="data must be"):
         tt.fit(CNN(), (np.zeros((2, 28, 28)), np.zeros(2)), 1)
     split = tiny_split()
-    no_validation = data.MNIST(split.x_train, split.y_train, split.x_val[:0], split.y_val[:0],
-                               split.x_test, split.y_test)
+    no_validation = data.MNIST(
+        split.x_train, split.y_train, split.x_val[:0], split.y_val[:0], split.x_test, split.y_test
+    )
     with pytest.raises(ValueError, match="validation split"):
         tt.fit(CNN(), no_validation, 1)
     with pytest.raises(ValueError, match="precision"):
@@ -187,8 +206,16 @@ def test_fit_uses_channels_last_under_bfloat16_unless_told(precision):
     tt.train_epoch = lambda *a, **k: seen.append(k["channels_last"]) or real(*a, **k)
     try:
         tt.fit(model, tiny_split(), 1, batch_size=8, device="cpu", precision=precision, verbose=False)
-        tt.fit(CNN(), tiny_split(), 1, batch_size=8, device="cpu", precision=precision, channels_last=False,
-               verbose=False)
+        tt.fit(
+            CNN(),
+            tiny_split(),
+            1,
+            batch_size=8,
+            device="cpu",
+            precision=precision,
+            channels_last=False,
+            verbose=False,
+        )
     finally:
         tt.train_epoch = real
     assert seen == [precision == "bfloat16", False]
@@ -236,9 +263,12 @@ def test_fit_on_a_tiny_set_and_zoo_round_trip(tmp_path, monkeypatch):
     assert len(history["loss"]) == 2 and len(history["val_accuracy"]) == 2
     card = recipes.make_card(model, history, tt.evaluate(model, tiny.x_test, tiny.y_test)[1], batch_size=8)
     assert 0 <= card.test_accuracy <= 1 and card.val_accuracy == history["val_accuracy"][-1]
-    assert card.params == count_params(model) and card.epochs == 2 and card.extra["precision"] in tt.PRECISIONS
+    assert (
+        card.params == count_params(model) and card.epochs == 2 and card.extra["precision"] in tt.PRECISIONS
+    )
     zoo.save("torch_cnn_bn", model, card)
     loaded = recipes.load_cnn(zoo.model_path("torch_cnn_bn"), zoo.recipe("torch_cnn_bn").settings)
-    np.testing.assert_allclose(tt.predict_proba(loaded, tiny.x_test), tt.predict_proba(model, tiny.x_test),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        tt.predict_proba(loaded, tiny.x_test), tt.predict_proba(model, tiny.x_test), atol=1e-6
+    )
     assert zoo.card("torch_cnn_bn").params == card.params and zoo.is_cached("torch_cnn_bn")

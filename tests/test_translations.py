@@ -40,12 +40,15 @@ def test_check_names_each_kind_of_problem(tmp_path):
     glued = "Accuracy is {glue:text}`acc:.2%`."
     messages = ["Kept.", "Missing.", "Empty.", "Changed.", glued]
     write_catalogue(pot, [polib.POEntry(msgid=m, msgstr="") for m in messages])
-    write_catalogue(translations.catalogue_path(tmp_path, "zh_CN", "book/page"), [
-        polib.POEntry(msgid="Kept.", msgstr="保留。"),
-        polib.POEntry(msgid="Empty.", msgstr=""),
-        polib.POEntry(msgid="Changed.", msgstr="改了。", flags=["fuzzy"]),
-        polib.POEntry(msgid=glued, msgstr="准确率为。"),
-    ])
+    write_catalogue(
+        translations.catalogue_path(tmp_path, "zh_CN", "book/page"),
+        [
+            polib.POEntry(msgid="Kept.", msgstr="保留。"),
+            polib.POEntry(msgid="Empty.", msgstr=""),
+            polib.POEntry(msgid="Changed.", msgstr="改了。", flags=["fuzzy"]),
+            polib.POEntry(msgid=glued, msgstr="准确率为。"),
+        ],
+    )
     found = translations.problems(tmp_path, pot_dir=tmp_path / "pot")
     assert found == [
         "book/page: missing: 'Missing.'",
@@ -63,20 +66,35 @@ def small_book(dest: Path) -> Path:
     shutil.copy(ROOT / "book" / "references.bib", dest / "book" / "references.bib")
     shutil.copytree(ROOT / "book" / "images", dest / "book" / "images")
     (dest / "book" / "intro.md").write_text("# Small book\n\nThe first sentence.\n\nThe second one.\n")
-    cells = [{"cell_type": "markdown", "id": "text", "metadata": {},
-              "source": ["# A chapter\n\nThe accuracy is {glue:text}`acc`.\n"]},
-             {"cell_type": "code", "id": "code", "metadata": {}, "execution_count": None,
-              "outputs": [], "source": ["from myst_nb import glue\nglue('acc', 0.5, display=False)"]}]
-    notebook = {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
-                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}}}
+    cells = [
+        {
+            "cell_type": "markdown",
+            "id": "text",
+            "metadata": {},
+            "source": ["# A chapter\n\nThe accuracy is {glue:text}`acc`.\n"],
+        },
+        {
+            "cell_type": "code",
+            "id": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": ["from myst_nb import glue\nglue('acc', 0.5, display=False)"],
+        },
+    ]
+    notebook = {
+        "cells": cells,
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    }
     (dest / "book" / "chapter.ipynb").write_text(json.dumps(notebook))
     (dest / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n- file: book/chapter\n")
     return dest
 
 
 def run(*args: str, book: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run([*TOOL, *args, "--root", str(book)], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run([*TOOL, *args, "--root", str(book)], capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, 1), done.stdout + done.stderr
     return done
 
@@ -125,20 +143,30 @@ def test_chinese_build_executes_nothing_and_keeps_glued_numbers(tmp_path):
     """The translated message keeps its glued number; the build takes the English outputs."""
     book = small_book(tmp_path)
     (book / "node_modules").symlink_to(ROOT / "node_modules")
-    english = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(book)],
-                             capture_output=True, text=True, timeout=600)
+    english = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(book)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert english.returncode == 0, english.stdout[-3000:] + english.stderr[-3000:]
     assert "0.5" in (book / "_build" / "html" / "book" / "chapter.html").read_text()
     run("po", book=book)
     po = translations.catalogue_path(book, "zh_CN", "book/chapter")
     catalogue = polib.pofile(str(po))
     for entry in catalogue:
-        entry.msgstr = {"A chapter": "一章",
-                        "The accuracy is {glue:text}`acc`.": "准确率为 {glue:text}`acc`。"}.get(entry.msgid, "")
+        entry.msgstr = {
+            "A chapter": "一章",
+            "The accuracy is {glue:text}`acc`.": "准确率为 {glue:text}`acc`。",
+        }.get(entry.msgid, "")
     catalogue.save()
 
-    done = subprocess.run([*TOOL, "build", "--root", str(book), "--english", "_build"],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [*TOOL, "build", "--root", str(book), "--english", "_build"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
     assert "Executing notebook" not in log
@@ -149,26 +177,44 @@ def test_chinese_build_executes_nothing_and_keeps_glued_numbers(tmp_path):
 
     code = book / "book" / "chapter.ipynb"  # a code change the English build has not seen
     code.write_text(code.read_text().replace("0.5", "0.75"))
-    stale = subprocess.run([*TOOL, "build", "--root", str(book), "--english", "_build"],
-                           capture_output=True, text=True, timeout=600)
+    stale = subprocess.run(
+        [*TOOL, "build", "--root", str(book), "--english", "_build"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert stale.returncode != 0
     assert "holds no run of its current code" in stale.stdout + stale.stderr
 
 
 def test_markdown_is_translated_block_by_block():
     """The Colab edition's text: headings, paragraphs, items and quotes by their messages."""
-    messages = {"A title": "标题", "One paragraph on two lines.": "一段话。",
-                "First item": "第一项", "Second item, long": "第二项", "A quote.": "引文。"}
-    text = ("## A title\n\nOne paragraph\non two lines.\n\n- First item\n- Second item,\n  long\n\n"
-            "> A quote.\n\n```python\nA title\n```\n\nNo translation here.")
+    messages = {
+        "A title": "标题",
+        "One paragraph on two lines.": "一段话。",
+        "First item": "第一项",
+        "Second item, long": "第二项",
+        "A quote.": "引文。",
+    }
+    text = (
+        "## A title\n\nOne paragraph\non two lines.\n\n- First item\n- Second item,\n  long\n\n"
+        "> A quote.\n\n```python\nA title\n```\n\nNo translation here."
+    )
     assert translations.translate_markdown(text, messages) == (
         "## 标题\n\n一段话。\n\n- 第一项\n- 第二项\n\n> 引文。\n\n```python\nA title\n```\n\n"
-        "No translation here.")
+        "No translation here."
+    )
 
 
 def test_directive_text_and_a_list_after_a_paragraph_are_translated():
-    messages = {"Goals:": "目标：", "one": "一", "two": "二", "Note": "注意",
-                "Open it in Colab.": "在 Colab 中打开。"}
+    messages = {
+        "Goals:": "目标：",
+        "one": "一",
+        "two": "二",
+        "Note": "注意",
+        "Open it in Colab.": "在 Colab 中打开。",
+    }
     text = "Goals:\n- one\n- two\n\n```{note}\n:class: tip\nOpen it in Colab.\n```\n\n```python\nNote\n```"
     assert translations.translate_markdown(text, messages) == (
-        "目标：\n- 一\n- 二\n\n```{note}\n:class: tip\n在 Colab 中打开。\n```\n\n```python\nNote\n```")
+        "目标：\n- 一\n- 二\n\n```{note}\n:class: tip\n在 Colab 中打开。\n```\n\n```python\nNote\n```"
+    )

@@ -80,8 +80,11 @@ def send(pad, event, *points):
 @pytest.mark.parametrize("kind", ["mouse", "touch"])
 def test_pad_is_wired_to_the_canvas_events(kind):
     pad = widgets.DigitPad(BACKEND, every=0)
-    down, move, up = (("mouse_down", "mouse_move", "mouse_up") if kind == "mouse"
-                      else ("touch_start", "touch_move", "touch_end"))
+    down, move, up = (
+        ("mouse_down", "mouse_move", "mouse_up")
+        if kind == "mouse"
+        else ("touch_start", "touch_move", "touch_end")
+    )
     send(pad, down, SEVEN[0][0])
     for point in SEVEN[0][1:]:
         send(pad, move, point)

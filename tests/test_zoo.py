@@ -23,12 +23,21 @@ TRAINED: list[int] = []
 
 def train_toy(settings: ToySettings):
     TRAINED.append(1)
-    return np.arange(4.0), zoo.Card(test_accuracy=0.5, epochs=settings.epochs, seconds_per_epoch=0.1, params=4)
+    return np.arange(4.0), zoo.Card(
+        test_accuracy=0.5, epochs=settings.epochs, seconds_per_epoch=0.1, params=4
+    )
 
 
-TOY = zoo.Recipe(name="toy", framework="numpy", suffix=".npy", settings=ToySettings(), train=train_toy,
-                 save=lambda model, path: np.save(open(path, "wb"), model),
-                 load=lambda path, settings: np.load(path), description="a toy")
+TOY = zoo.Recipe(
+    name="toy",
+    framework="numpy",
+    suffix=".npy",
+    settings=ToySettings(),
+    train=train_toy,
+    save=lambda model, path: np.save(open(path, "wb"), model),
+    load=lambda path, settings: np.load(path),
+    description="a toy",
+)
 
 
 @pytest.fixture
@@ -129,10 +138,20 @@ def test_card_round_trips_through_json_with_extra_fields():
 
 def test_requirements_are_trained_first_and_passed_in(toy, monkeypatch):
     def train_pair(settings, first):
-        return np.concatenate([first, first]), zoo.Card(test_accuracy=1.0, epochs=0, seconds_per_epoch=0, params=0)
+        return np.concatenate([first, first]), zoo.Card(
+            test_accuracy=1.0, epochs=0, seconds_per_epoch=0, params=0
+        )
 
-    pair = zoo.Recipe(name="pair", framework="numpy", suffix=".npy", settings=ToySettings(), train=train_pair,
-                      save=TOY.save, load=TOY.load, requires=("toy",))
+    pair = zoo.Recipe(
+        name="pair",
+        framework="numpy",
+        suffix=".npy",
+        settings=ToySettings(),
+        train=train_pair,
+        save=TOY.save,
+        load=TOY.load,
+        requires=("toy",),
+    )
     monkeypatch.setitem(zoo.REGISTRY, "pair", "unused:PAIR")
     zoo._RECIPES["pair"] = pair
     assert np.array_equal(zoo.get("pair"), np.tile(np.arange(4.0), 2))
@@ -272,8 +291,16 @@ def test_two_processes_train_a_model_once(tmp_path):
 
     log = tmp_path / "trainings.txt"
     env = dict(os.environ, DIGITLAB_HOME=str(tmp_path / "home"), DIGITLAB_QUICK="1")
-    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(log)], env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(log)],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     outs = [racer.communicate(timeout=120) for racer in racers]
     assert [racer.returncode for racer in racers] == [0, 0], outs
     assert log.read_text() == "trained\n", "the model was trained more than once"

@@ -112,7 +112,8 @@ def reuse_outputs(app) -> None:
                 raise ExtensionError(
                     f"{source}: the execution cache of the English build at {folder} holds no run "
                     "of its current code; build the English site first (make book, or make preview "
-                    "for the quick build)")
+                    "for the quick build)"
+                )
             merge_outputs(notebook, cached, str(source))
             app.env.note_dependency(str(folder / ".jupyter_cache" / "global.db"))
         elif path.is_file():  # a page executed on every build (force mode) bypasses the cache
@@ -121,7 +122,8 @@ def reuse_outputs(app) -> None:
         else:
             raise ExtensionError(
                 f"{source}: the English build at {folder} has not executed it; build the English "
-                "site first (make book, or make preview for the quick build)")
+                "site first (make book, or make preview for the quick build)"
+            )
         client = ReusedClient(notebook, Path(source), nb_config, logger)
         glue = path.with_suffix(".glue.json")  # values glued with display=False leave no output
         if glue.is_file():
@@ -134,8 +136,9 @@ def reuse_outputs(app) -> None:
 
 def report_reuse(app, exception) -> None:
     if app.config.digitlab_outputs_from and exception is None:
-        LOGGER.info(f"{len(REUSED)} notebooks read, outputs from "
-                    f"{app.config.digitlab_outputs_from}; 0 executed")
+        LOGGER.info(
+            f"{len(REUSED)} notebooks read, outputs from {app.config.digitlab_outputs_from}; 0 executed"
+        )
 
 
 def language_link(app, pagename, templatename, context, doctree) -> None:

@@ -30,7 +30,9 @@ def check(folder: Path) -> list[str]:
         return [f"expected one wheel and one sdist of {v}, found {[p.name for p in wheels + sdists]}"]
     names = zipfile.ZipFile(wheels[0]).namelist()
     problems = [f"wheel holds {n}" for n in names if FORBIDDEN.search(n)]
-    problems += [f"wheel holds {n}" for n in names if not n.startswith(("digitlab/", f"digitlab-{v}.dist-info/"))]
+    problems += [
+        f"wheel holds {n}" for n in names if not n.startswith(("digitlab/", f"digitlab-{v}.dist-info/"))
+    ]
     for needed in ("digitlab/__init__.py", "digitlab/runtime.py", "digitlab/exercises/__init__.py"):
         if needed not in names:
             problems.append(f"wheel lacks {needed}")

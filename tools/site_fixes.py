@@ -41,11 +41,15 @@ def colab_buttons(app, pagename, templatename, context, doctree) -> None:
         buttons = [b for b in group["buttons"] if is_chapter or not b.get("url", "").startswith(colab)]
         for button in buttons:
             if button.get("url", "").startswith(colab + "/"):
-                button["url"] = colab_url(pagename.rsplit("/", 1)[-1] + ".ipynb", options["repository_url"],
-                                          app.config.digitlab_colab_branch)
+                button["url"] = colab_url(
+                    pagename.rsplit("/", 1)[-1] + ".ipynb",
+                    options["repository_url"],
+                    app.config.digitlab_colab_branch,
+                )
         group["buttons"] = buttons
-    context["header_buttons"] = [g for g in context.get("header_buttons", [])
-                                 if g.get("label") != "launch-buttons" or g["buttons"]]
+    context["header_buttons"] = [
+        g for g in context.get("header_buttons", []) if g.get("label") != "launch-buttons" or g["buttons"]
+    ]
 
 
 def setup(app):

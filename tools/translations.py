@@ -34,7 +34,9 @@ HEADING = re.compile(r"^(#{1,6}\s+)(.*?)\s*$")
 ITEM = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)(.*)$")
 QUOTE = re.compile(r"^(>\s?)(.*)$")
 COLAB_BRANCHES = {"zh_CN": "colab-zh"}
-SITE_PATHS = {"zh_CN": "zh/"}  # where each translated site is published, below the English one  # where the book workflow publishes each Colab edition
+SITE_PATHS = {
+    "zh_CN": "zh/"
+}  # where each translated site is published, below the English one  # where the book workflow publishes each Colab edition
 # What the Chinese site changes in the English configuration.
 SITES = {
     "zh_CN": {
@@ -65,10 +67,20 @@ def sphinx_build(root: Path, outdir: Path, builder: str, overrides: dict, **opti
     """jupyter-book's own Sphinx build of the book at ``root``, with configuration overrides."""
     from jupyter_book.sphinx import build_sphinx
 
-    overrides = {"external_toc_path": (root / "_toc.yml").as_posix(), "latex_individualpages": False,
-                 **overrides}
-    return build_sphinx(root, outdir, noconfig=True, path_config=str(root / "_config.yml"),
-                        confoverrides=overrides, builder=builder, **options)
+    overrides = {
+        "external_toc_path": (root / "_toc.yml").as_posix(),
+        "latex_individualpages": False,
+        **overrides,
+    }
+    return build_sphinx(
+        root,
+        outdir,
+        noconfig=True,
+        path_config=str(root / "_config.yml"),
+        confoverrides=overrides,
+        builder=builder,
+        **options,
+    )
 
 
 def is_current(root: Path) -> bool:
@@ -86,8 +98,9 @@ def extract(root: Path = ROOT, force: bool = False) -> Path:
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
     quiet = [*config["sphinx"]["config"].get("suppress_warnings", []), "mystnb.glue"]
     overrides = {"nb_execution_mode": "off", "digitlab_outputs_from": "none", "suppress_warnings": quiet}
-    status = sphinx_build(root, out, "gettext", overrides,
-                          doctreedir=root / "_build" / ".doctrees-gettext", quiet=True)
+    status = sphinx_build(
+        root, out, "gettext", overrides, doctreedir=root / "_build" / ".doctrees-gettext", quiet=True
+    )
     if status:
         raise SystemExit(f"message extraction failed ({status})")
     (out / HASH_FILE).write_text(current)
@@ -98,8 +111,9 @@ def extracted(root: Path = ROOT) -> Path:
     """The .pot files, extracted in a process of their own when stale (Sphinx changes global
     state: the caller, such as a test, stays clean)."""
     if not is_current(root):
-        subprocess.run([sys.executable, __file__, "pot", "--root", str(root)], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, __file__, "pot", "--root", str(root)], check=True, stdout=subprocess.DEVNULL
+        )
     return root / POT
 
 
@@ -167,12 +181,12 @@ def translate_markdown(text: str, messages: dict[str, str]) -> str:
         out += translate_block(block, messages)
         block, fence = [], opened.group(1)
         end = next((j for j in range(i + 1, len(lines)) if _closes(lines[j], fence)), len(lines))
-        body = lines[i + 1:end]
-        if lines[i].strip()[len(fence):].lstrip().startswith("{"):  # a directive
+        body = lines[i + 1 : end]
+        if lines[i].strip()[len(fence) :].lstrip().startswith("{"):  # a directive
             options = [line for line in body if line.startswith(":") and not line.startswith(fence)]
-            options = options if body[:len(options)] == options else []
-            body = options + translate_markdown("\n".join(body[len(options):]), messages).split("\n")
-        out += [lines[i], *body, *lines[end:end + 1]]
+            options = options if body[: len(options)] == options else []
+            body = options + translate_markdown("\n".join(body[len(options) :]), messages).split("\n")
+        out += [lines[i], *body, *lines[end : end + 1]]
         i = end + 1
     return "\n".join(out + translate_block(block, messages))
 
@@ -191,8 +205,7 @@ def translate_block(lines: list[str], messages: dict[str, str]) -> list[str]:
         return [heading.group(1) + messages.get(heading.group(2), heading.group(2))]
     first_item = next((i for i, line in enumerate(lines) if ITEM.match(line)), None)
     if first_item:  # a paragraph that runs straight into a list
-        return (translate_block(lines[:first_item], messages)
-                + translate_block(lines[first_item:], messages))
+        return translate_block(lines[:first_item], messages) + translate_block(lines[first_item:], messages)
     if first_item == 0:
         items: list[list[str]] = []
         for line in lines:
@@ -226,13 +239,15 @@ def colab(english: Path, out: Path, root: Path = ROOT, lang: str = LANG) -> Path
     def translator(docname: str):
         path = catalogue_path(root, lang, docname)
         entries = polib.pofile(str(path)) if path.is_file() else []
-        messages = {e.msgid: e.msgstr for e in entries
-                    if e.msgstr and not e.obsolete and "fuzzy" not in e.flags}
+        messages = {
+            e.msgid: e.msgstr for e in entries if e.msgstr and not e.obsolete and "fuzzy" not in e.flags
+        }
         return lambda text: translate_markdown(text, messages)
 
     english = english if english.is_absolute() else root / english
-    return write_colab(root / "book", english, out, translator=translator, language=lang,
-                       site_path=SITE_PATHS[lang])
+    return write_colab(
+        root / "book", english, out, translator=translator, language=lang, site_path=SITE_PATHS[lang]
+    )
 
 
 def build(english: Path, root: Path = ROOT, lang: str = LANG, nitpicky: bool = False) -> int:
@@ -246,8 +261,15 @@ def build(english: Path, root: Path = ROOT, lang: str = LANG, nitpicky: bool = F
     }
     if nitpicky:
         overrides["nitpicky"] = True
-    return sphinx_build(root, out, "html", overrides, doctreedir=english / f".doctrees-{lang}",
-                        warningiserror=True, keep_going=True)
+    return sphinx_build(
+        root,
+        out,
+        "html",
+        overrides,
+        doctreedir=english / f".doctrees-{lang}",
+        warningiserror=True,
+        keep_going=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,10 +277,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["pot", "po", "check", "build", "colab"])
     parser.add_argument("--lang", default=LANG)
     parser.add_argument("--root", type=Path, default=ROOT, help="the book (default: this repository)")
-    parser.add_argument("--english", type=Path, default=Path("_build"),
-                        help="the English build folder that holds html/ and jupyter_execute/")
-    parser.add_argument("--out", type=Path, default=Path("_build") / "colab-zh",
-                        help="colab: where to write the edition")
+    parser.add_argument(
+        "--english",
+        type=Path,
+        default=Path("_build"),
+        help="the English build folder that holds html/ and jupyter_execute/",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("_build") / "colab-zh", help="colab: where to write the edition"
+    )
     parser.add_argument("-n", "--nitpicky", action="store_true")
     args = parser.parse_args(argv)
     root = args.root.resolve()

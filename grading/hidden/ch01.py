@@ -34,9 +34,11 @@ def silu_derivative(answer, rng):
     with np.errstate(over="ignore"):
         expect = [_silu_grad(v) for v in (z, big, grid)]
     results = answer.run([(z,), (big,), (grid,)])
-    return [("values on fresh inputs", results_close(results[:1], expect[:1])),
-            ("large inputs give a slope near 0 or 1", results_close(results[1:2], expect[1:2])),
-            ("works on a 2-D array", results_close(results[2:], expect[2:]))]
+    return [
+        ("values on fresh inputs", results_close(results[:1], expect[:1])),
+        ("large inputs give a slope near 0 or 1", results_close(results[1:2], expect[1:2])),
+        ("works on a 2-D array", results_close(results[2:], expect[2:])),
+    ]
 
 
 def critical_lr(answer, rng):
@@ -55,10 +57,16 @@ def stable_softmax(answer, rng):
     with np.errstate(all="ignore"):
         expect = [numpy_nets.softmax(v) for v in calls]
     results = answer.run([(v,) for v in calls])
-    return [("rows of fresh logits", results_close(results[:1], expect[:1])),
-            ("huge logits without overflow", results_close(results[1:2], expect[1:2])),
-            ("the last axis of a 3-D batch", results_close(results[2:], expect[2:]))]
+    return [
+        ("rows of fresh logits", results_close(results[:1], expect[:1])),
+        ("huge logits without overflow", results_close(results[1:2], expect[1:2])),
+        ("the last axis of a 3-D batch", results_close(results[2:], expect[2:])),
+    ]
 
 
-TESTS = {"ch01.and_gate": and_gate, "ch01.silu_derivative": silu_derivative,
-         "ch01.critical_lr": critical_lr, "ch01.stable_softmax": stable_softmax}
+TESTS = {
+    "ch01.and_gate": and_gate,
+    "ch01.silu_derivative": silu_derivative,
+    "ch01.critical_lr": critical_lr,
+    "ch01.stable_softmax": stable_softmax,
+}

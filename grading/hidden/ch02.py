@@ -12,8 +12,10 @@ def relu_backward(answer, rng):
     edge = np.array([[-1.0, 0.0, 2.0]])
     edge_up = np.array([[5.0, 5.0, 5.0]])
     results = answer.run([(upstream, z), (edge_up, edge)])
-    return [("fresh inputs", results_close(results[:1], [upstream * (z > 0)])),
-            ("zero where z <= 0", results_close(results[1:], [edge_up * (edge > 0)]))]
+    return [
+        ("fresh inputs", results_close(results[:1], [upstream * (z > 0)])),
+        ("zero where z <= 0", results_close(results[1:], [edge_up * (edge > 0)])),
+    ]
 
 
 TESTS = {"ch02.relu_backward": relu_backward}

@@ -21,14 +21,20 @@ def auc_for(answer, rng):
         calls.append((digit, y, proba))
         expect.append(roc_auc_score(y == digit, proba[:, digit]))
     results = answer.run(calls)
-    return [(f"table {i + 1}", results_close(results[i:i + 1], expect[i:i + 1], atol=1e-6)) for i in range(2)]
+    return [
+        (f"table {i + 1}", results_close(results[i : i + 1], expect[i : i + 1], atol=1e-6)) for i in range(2)
+    ]
 
 
 def _chi2_p(y, a, b):
     from scipy.stats import chi2
 
     only_a, only_b = int(np.sum((a == y) & (b != y))), int(np.sum((a != y) & (b == y)))
-    return 1.0 if only_a + only_b == 0 else float(chi2.sf((abs(only_a - only_b) - 1) ** 2 / (only_a + only_b), df=1))
+    return (
+        1.0
+        if only_a + only_b == 0
+        else float(chi2.sf((abs(only_a - only_b) - 1) ** 2 / (only_a + only_b), df=1))
+    )
 
 
 def mcnemar(answer, rng):
@@ -42,8 +48,10 @@ def mcnemar(answer, rng):
     calls = [(y, a, b), (y, a, lopsided)]
     expect = [_chi2_p(*c) for c in calls]
     results = answer.run(calls)
-    return [("a fresh pair", results_close(results[:1], expect[:1], atol=1e-9)),
-            ("one-sided disagreements", results_close(results[1:], expect[1:], atol=1e-9))]
+    return [
+        ("a fresh pair", results_close(results[:1], expect[:1], atol=1e-9)),
+        ("one-sided disagreements", results_close(results[1:], expect[1:], atol=1e-9)),
+    ]
 
 
 TESTS = {"ch05.auc_for": auc_for, "ch05.mcnemar": mcnemar}

@@ -18,22 +18,28 @@ def soft_vote(answer, rng):
         calls.append((probs,))
         expect.append(probs.mean(0).argmax(-1))
     results = answer.run(calls)
-    return [(f"ensemble {i + 1}", results_close(results[i:i + 1], expect[i:i + 1])) for i in range(2)]
+    return [(f"ensemble {i + 1}", results_close(results[i : i + 1], expect[i : i + 1])) for i in range(2)]
 
 
 def quantize(answer, rng):
     """Fresh weights: q is int8 within one step of round(w / scale), and scale is max|w| / 127."""
-    ws = [rng.normal(scale=float(rng.uniform(0.01, 1)), size=(int(rng.integers(3, 40)), 7)).astype(np.float32),
-          np.array([-3.0, 0.0, 0.1, 1.5], np.float32)]
+    ws = [
+        rng.normal(scale=float(rng.uniform(0.01, 1)), size=(int(rng.integers(3, 40)), 7)).astype(np.float32),
+        np.array([-3.0, 0.0, 0.1, 1.5], np.float32),
+    ]
     parts = []
     for i, (w, result) in enumerate(zip(ws, answer.run([(w,) for w in ws]))):
         ok = isinstance(result, tuple) and len(result) == 2 and not isinstance(result, Raised)
         if ok:
             q, scale = np.asarray(result[0]), result[1]
             expected_scale = float(np.abs(w).max()) / 127
-            ok = (q.dtype == np.int8 and q.shape == w.shape and isinstance(scale, (int, float))
-                  and abs(scale - expected_scale) <= 1e-4 * expected_scale
-                  and np.abs(q.astype(np.float32) * scale - w).max() <= 0.5001 * expected_scale + 1e-7)
+            ok = (
+                q.dtype == np.int8
+                and q.shape == w.shape
+                and isinstance(scale, (int, float))
+                and abs(scale - expected_scale) <= 1e-4 * expected_scale
+                and np.abs(q.astype(np.float32) * scale - w).max() <= 0.5001 * expected_scale + 1e-7
+            )
         parts.append((f"weights {i + 1}", bool(ok)))
     return parts
 

@@ -35,14 +35,19 @@ def _to_nchw(x, name: str = "x") -> tuple[torch.Tensor, Callable]:
     """Return ``x`` as a float (n, c, h, w) tensor and a function that restores its type and layout."""
     is_numpy = isinstance(x, np.ndarray)
     if not is_numpy and not isinstance(x, torch.Tensor):
-        raise check.InvalidParameterError(f"{name} must be a torch tensor or a NumPy array, got {type(x).__name__}")
+        raise check.InvalidParameterError(
+            f"{name} must be a torch tensor or a NumPy array, got {type(x).__name__}"
+        )
     if not (x.dtype.is_floating_point if not is_numpy else np.issubdtype(x.dtype, np.floating)):
         raise check.InvalidParameterError(
-            f"{name} must hold floats in [0, 1], got dtype {x.dtype} (divide uint8 images by 255)")
+            f"{name} must hold floats in [0, 1], got dtype {x.dtype} (divide uint8 images by 255)"
+        )
     t = torch.from_numpy(np.ascontiguousarray(x)) if is_numpy else x
     layout = check.image_layout(tuple(x.shape), name)
     if layout == "flat":  # (n, 784): warping needs the 28x28 grid
-        raise check.InvalidParameterError(f"{name} must have shape (n, h, w), (n, 1, h, w) or (n, h, w, 1), got {tuple(x.shape)}")
+        raise check.InvalidParameterError(
+            f"{name} must have shape (n, h, w), (n, 1, h, w) or (n, h, w, 1), got {tuple(x.shape)}"
+        )
     if layout == "nhw":
         t = t[:, None]
     elif layout == "nhwc":
@@ -66,7 +71,8 @@ def _generator(generator: Generator) -> torch.Generator | None:
         return generator
     if isinstance(generator, bool) or not isinstance(generator, (int, np.integer)):
         raise check.InvalidParameterError(
-            f"generator must be a torch.Generator, an int seed or None, got {type(generator).__name__}")
+            f"generator must be a torch.Generator, an int seed or None, got {type(generator).__name__}"
+        )
     return torch.Generator().manual_seed(int(generator))
 
 
@@ -131,19 +137,35 @@ def affine(x, angle=0.0, shift=(0.0, 0.0), shear=0.0, scale=1.0):
     shift = torch.as_tensor(shift, dtype=torch.float32)
     if shift.shape[-1:] != (2,):
         raise ValueError(f"shift must be a pair (x, y) or an (n, 2) array, got shape {tuple(shift.shape)}")
-    params = {"angle": angle, "shift_x": shift[..., 0], "shift_y": shift[..., 1], "shear": shear, "scale": scale}
+    params = {
+        "angle": angle,
+        "shift_x": shift[..., 0],
+        "shift_y": shift[..., 1],
+        "shear": shear,
+        "scale": scale,
+    }
     for name, value in params.items():
         value = torch.as_tensor(value, dtype=torch.float32)
         if value.ndim > 1 or value.numel() not in (1, n):
-            raise ValueError(f"{name} must be one number or one per image ({n}), got shape {tuple(value.shape)}")
+            raise ValueError(
+                f"{name} must be one number or one per image ({n}), got shape {tuple(value.shape)}"
+            )
         params[name] = value.reshape(-1).expand(n)
     if torch.any(params["scale"] <= 0):
         raise ValueError(f"scale must be positive, got {scale!r}")
     return restore(_warp_affine(t, affine_matrices(**params)))
 
 
-def random_affine(x, rotation: float = 10.0, shift: float = 0.1, shear: float = 0.1, zoom: float = 0.1,
-                  *, p: float = 1.0, generator: Generator = None):
+def random_affine(
+    x,
+    rotation: float = 10.0,
+    shift: float = 0.1,
+    shear: float = 0.1,
+    zoom: float = 0.1,
+    *,
+    p: float = 1.0,
+    generator: Generator = None,
+):
     """Randomly rotate (±``rotation`` degrees), shift (±``shift`` of the side), shear and zoom each digit.
 
     The classic MNIST settings are the defaults. ``zoom=0.1`` scales by a factor in [0.9, 1.1]; no
@@ -152,13 +174,23 @@ def random_affine(x, rotation: float = 10.0, shift: float = 0.1, shear: float = 
     seed) makes the batch reproducible.
     """
     t, restore = _to_nchw(x)
-    matrices = random_matrices(t.shape[0], rotation, shift, shear, zoom, p=p, generator=generator,
-                               device=t.device)
+    matrices = random_matrices(
+        t.shape[0], rotation, shift, shear, zoom, p=p, generator=generator, device=t.device
+    )
     return restore(_warp_affine(t, matrices))
 
 
-def random_matrices(n: int, rotation: float = 10.0, shift: float = 0.1, shear: float = 0.1, zoom: float = 0.1,
-                    *, p: float = 1.0, generator: Generator = None, device=None) -> torch.Tensor:
+def random_matrices(
+    n: int,
+    rotation: float = 10.0,
+    shift: float = 0.1,
+    shear: float = 0.1,
+    zoom: float = 0.1,
+    *,
+    p: float = 1.0,
+    generator: Generator = None,
+    device=None,
+) -> torch.Tensor:
     """The (n, 2, 3) ``affine_grid`` matrices of ``n`` random transforms (see ``random_affine``)."""
     check.positive_int("n", n)
     rotation = _check_range("rotation", rotation, 180)
@@ -167,8 +199,11 @@ def random_matrices(n: int, rotation: float = 10.0, shift: float = 0.1, shear: f
     zoom = _check_range("zoom", zoom, 0.9)
     p = _check_range("p", p, 1)
     gen, dev = _generator(generator), torch.device("cpu") if device is None else device
-    angle, shift_x, shift_y = (_uniform(n, -rotation, rotation, gen, dev), _uniform(n, -shift, shift, gen, dev),
-                               _uniform(n, -shift, shift, gen, dev))
+    angle, shift_x, shift_y = (
+        _uniform(n, -rotation, rotation, gen, dev),
+        _uniform(n, -shift, shift, gen, dev),
+        _uniform(n, -shift, shift, gen, dev),
+    )
     shear_, scale = _uniform(n, -shear, shear, gen, dev), _uniform(n, 1 - zoom, 1 + zoom, gen, dev)
     if p < 1:  # images left alone get the identity: no turn, shift or shear, scale 1
         on = (_uniform(n, 0.0, 1.0, gen, dev) < p).float()
@@ -221,8 +256,9 @@ def elastic(x, alpha: float = 34.0, sigma: float = 4.0, *, generator: Generator 
 
 
 # --- a harder test set ------------------------------------------------------------------------------
-def perturb_test_set(x, seed: int = 0, rotation: float = 15.0, shift: float = 0.12, zoom: float = 0.15,
-                     batch_size: int = 2048):
+def perturb_test_set(
+    x, seed: int = 0, rotation: float = 15.0, shift: float = 0.12, zoom: float = 0.15, batch_size: int = 2048
+):
     """A fixed, reproducible perturbed copy of a test set: each digit rotated, shifted and scaled.
 
     The same ``seed`` always gives the same images, so models can be compared on it. The defaults
@@ -233,6 +269,10 @@ def perturb_test_set(x, seed: int = 0, rotation: float = 15.0, shift: float = 0.
     t, restore = _to_nchw(x)
     matrices = random_matrices(t.shape[0], rotation, shift, 0.0, zoom, generator=int(seed), device=t.device)
     with torch.no_grad():
-        out = torch.cat([_warp_affine(t[i:i + batch_size], matrices[i:i + batch_size])
-                         for i in range(0, len(t), batch_size)])
+        out = torch.cat(
+            [
+                _warp_affine(t[i : i + batch_size], matrices[i : i + batch_size])
+                for i in range(0, len(t), batch_size)
+            ]
+        )
     return restore(out)

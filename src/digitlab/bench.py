@@ -18,8 +18,16 @@ from pathlib import Path
 from digitlab import _io, runtime, settings, zoo
 from digitlab import _validation as check
 
-COLUMNS = ("name", "framework", "params", "epochs", "seconds_per_epoch", "train_seconds",
-           "test_accuracy", "device")
+COLUMNS = (
+    "name",
+    "framework",
+    "params",
+    "epochs",
+    "seconds_per_epoch",
+    "train_seconds",
+    "test_accuracy",
+    "device",
+)
 LIBRARIES = ("numpy", "tensorflow", "keras", "torch", "onnxruntime", "scikit-learn")
 
 
@@ -82,7 +90,9 @@ def _description(name: str) -> str:
 def collect(names: Iterable[str] | None = None, verbose: bool = True) -> list[dict]:
     """One row per zoo model (all of them unless ``names``), trained now only where no card exists."""
     if isinstance(names, str):  # list("keras_cnn") would be its letters
-        raise check.InvalidParameterError(f"names must be a list of zoo model names, not one string; got {names!r}")
+        raise check.InvalidParameterError(
+            f"names must be a list of zoo model names, not one string; got {names!r}"
+        )
     names = zoo.names() if names is None else list(names)
     if not names:
         raise check.InvalidParameterError(f"names must be a non-empty list of zoo model names, got {names!r}")
@@ -91,8 +101,11 @@ def collect(names: Iterable[str] | None = None, verbose: bool = True) -> list[di
         start = time.perf_counter()
         card = ensure(name, verbose=verbose)
         if verbose:
-            print(f"bench: {name:16s} test accuracy {card.get('test_accuracy', float('nan')):.4f}"
-                  f"  ({time.perf_counter() - start:.1f} s)", flush=True)
+            print(
+                f"bench: {name:16s} test accuracy {card.get('test_accuracy', float('nan')):.4f}"
+                f"  ({time.perf_counter() - start:.1f} s)",
+                flush=True,
+            )
         rows.append(row(name, card))
     return rows
 
@@ -123,8 +136,13 @@ def write(rows: list[dict], path: str | Path) -> Path:
     """Save ``rows``, the machine and chapter 7's compression table (if any) as JSON at ``path``, atomically."""
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ValueError("rows must be a list of dicts from bench.collect()")
-    report = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "mode": settings.mode(),
-              "machine": machine(), "models": rows, "compression": compression()}
+    report = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "mode": settings.mode(),
+        "machine": machine(),
+        "models": rows,
+        "compression": compression(),
+    }
     return _io.write_json(path, report, default=str)
 
 
@@ -146,8 +164,9 @@ def table(rows: list[dict]):
     frame = pd.DataFrame([{k: r.get(k) for k in COLUMNS} for r in rows])
     frame = frame.sort_values("test_accuracy", ascending=False, na_position="last")
     frame["test_error_%"] = (100 * (1 - frame["test_accuracy"])).round(2)
-    return frame.rename(columns={"seconds_per_epoch": "s/epoch", "train_seconds": "train s",
-                                 "test_accuracy": "test accuracy"}).reset_index(drop=True)
+    return frame.rename(
+        columns={"seconds_per_epoch": "s/epoch", "train_seconds": "train s", "test_accuracy": "test accuracy"}
+    ).reset_index(drop=True)
 
 
 def plot(rows: list[dict]):
@@ -160,16 +179,28 @@ def plot(rows: list[dict]):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     sns.scatterplot(data=frame, x="train s", y="test_error_%", hue="framework", s=80, ax=ax)
     for _, r in frame.iterrows():
-        ax.annotate(r["name"], (r["train s"], r["test_error_%"]), textcoords="offset points",
-                    xytext=(5, 4), fontsize=8)
-    ax.set(xscale="log", yscale="log", xlabel="training time (s, log scale)",
-           ylabel="test error (%, log scale)", title="Every model of the book: error against training time")
+        ax.annotate(
+            r["name"],
+            (r["train s"], r["test_error_%"]),
+            textcoords="offset points",
+            xytext=(5, 4),
+            fontsize=8,
+        )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="training time (s, log scale)",
+        ylabel="test error (%, log scale)",
+        title="Every model of the book: error against training time",
+    )
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     return fig
 
 
-def run(out: str | Path | None = None, names: Iterable[str] | None = None, verbose: bool = True) -> list[dict]:
+def run(
+    out: str | Path | None = None, names: Iterable[str] | None = None, verbose: bool = True
+) -> list[dict]:
     """Collect every model's row, print the table and, if ``out`` is given, write the JSON file."""
     start = time.perf_counter()
     rows = collect(names, verbose=verbose)

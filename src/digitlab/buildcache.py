@@ -99,13 +99,18 @@ def _parse_cell(cell: str) -> ast.Module | None:
 def shown_modules(tree: ast.Module, package: Package) -> set[str]:
     """Modules whose objects the chapter passes to ``inspect.getsource`` or to a chapter function calling it."""
     showers = {"getsource"} | {
-        f.name for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and any(isinstance(n, ast.Call) and called_name(n) == "getsource" for n in ast.walk(f))}
+        f.name
+        for f in ast.walk(tree)
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and any(isinstance(n, ast.Call) and called_name(n) == "getsource" for n in ast.walk(f))
+    }
     bound = {}  # local name -> dotted name in the package
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            bound |= {a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0]
-                      for a in node.names}
+            bound |= {
+                a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0]
+                for a in node.names
+            }
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             bound |= {a.asname or a.name: f"{node.module}.{a.name}" for a in node.names}
     shown = set()
@@ -126,10 +131,20 @@ def uses(notebook: Path, package: Package, models: set[str]) -> Uses:
         return Uses(digest(*cells), everything, everything, set(models), set())
     modules = package.closure(package.imported(tree))
     nodes = list(ast.walk(tree))
-    saves = {n.args[0].value for n in nodes
-             if isinstance(n, ast.Call) and dotted_name(n.func) == "zoo.save" and n.args
-             and isinstance(n.args[0], ast.Constant) and n.args[0].value in models}
-    named = {n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in models}
+    saves = {
+        n.args[0].value
+        for n in nodes
+        if isinstance(n, ast.Call)
+        and dotted_name(n.func) == "zoo.save"
+        and n.args
+        and isinstance(n.args[0], ast.Constant)
+        and n.args[0].value in models
+    }
+    named = {
+        n.value
+        for n in nodes
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in models
+    }
     if calls_zoo_names(tree) or any(package.lists_models(m) for m in modules):
         named = set(models)
     return Uses(digest(*cells), modules, shown_modules(tree, package), named - saves, saves)
@@ -148,8 +163,10 @@ def chapter_keys(notebooks: dict[str, Path], package: Package, environment: str)
     def model_hash(model: str) -> str:
         recipe = package.closure({providers[model]})
         savers = [name for name, u in found.items() if model in u.saves]
-        return digest(*(f"{m} {package.code_hash(m)}" for m in sorted(recipe)),
-                      *(f"{name} {digest(json.dumps(runs[name], sort_keys=True))}" for name in sorted(savers)))
+        return digest(
+            *(f"{m} {package.code_hash(m)}" for m in sorted(recipe)),
+            *(f"{name} {digest(json.dumps(runs[name], sort_keys=True))}" for name in sorted(savers)),
+        )
 
     keys = {}
     for name, u in found.items():
@@ -197,8 +214,11 @@ def reasons(old: dict | None, new: dict) -> list[str]:
     if not old:
         return ["no key from an earlier build"]
     a, b = old.get("parts", {}), new["parts"]
-    words = [f"now uses {p}" if p not in a else f"no longer uses {p}" if p not in b else f"{p} changed"
-             for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
+    words = [
+        f"now uses {p}" if p not in a else f"no longer uses {p}" if p not in b else f"{p} changed"
+        for p in sorted(set(a) | set(b))
+        if a.get(p) != b.get(p)
+    ]
     return (words[:4] + [f"{len(words) - 4} more"] if len(words) > 4 else words) or ["its key changed"]
 
 
@@ -210,7 +230,11 @@ def _records(cache, notebook: Path) -> list[int]:
     except KeyError:  # not cached
         pass
     here = notebook.resolve()
-    pks += [r.pk for r in cache.list_cache_records() if r.uri and Path(r.uri).resolve() == here and r.pk not in pks]
+    pks += [
+        r.pk
+        for r in cache.list_cache_records()
+        if r.uri and Path(r.uri).resolve() == here and r.pk not in pks
+    ]
     return pks
 
 
@@ -226,8 +250,12 @@ def _write_keys(path: Path, keys: dict) -> None:
     _io.write_json(path, keys, indent=1, sort_keys=True)
 
 
-def update(root: str | Path = ".", build_dir: str | Path = "_build", package_dir: str | Path = "src/digitlab",
-           out=print) -> list[str]:
+def update(
+    root: str | Path = ".",
+    build_dir: str | Path = "_build",
+    package_dir: str | Path = "src/digitlab",
+    out=print,
+) -> list[str]:
     """Send back to execution the chapters whose key changed or that have no cached execution; return their names."""
     root, build = Path(root), Path(build_dir)
     notebooks = toc_notebooks(root)
@@ -258,10 +286,16 @@ def update(root: str | Path = ".", build_dir: str | Path = "_build", package_dir
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``digitlab exec-cache``."""
-    parser.add_argument("--build-dir", default="_build",
-                        help="build folder holding .jupyter_cache and .exec-keys.json (default: _build)")
-    parser.add_argument("--package-dir", default="src/digitlab",
-                        help="folder of the package the chapters import (default: src/digitlab)")
+    parser.add_argument(
+        "--build-dir",
+        default="_build",
+        help="build folder holding .jupyter_cache and .exec-keys.json (default: _build)",
+    )
+    parser.add_argument(
+        "--package-dir",
+        default="src/digitlab",
+        help="folder of the package the chapters import (default: src/digitlab)",
+    )
     parser.add_argument("--root", default=".", help="the book's folder, with _toc.yml (default: .)")
 
 

@@ -76,8 +76,10 @@ def cmd_edition(args: argparse.Namespace) -> int:
         print(f"digitlab {args.command}: {problem}", file=sys.stderr)
     for path in editions.chapters(args.book) if args.command == "student" else []:
         for line in editions.authoring_problems(editions.read(path)):
-            print(f"digitlab student: warning: {path.name}: a solution line is also in the chapter, {line}",
-                  file=sys.stderr)
+            print(
+                f"digitlab student: warning: {path.name}: a solution line is also in the chapter, {line}",
+                file=sys.stderr,
+            )
     counts = ", ".join(f"{row['chapter']}: {row['count']}" for row in editions.inventory(args.book))
     print(f"wrote {out} (exercises per chapter: {counts})")
     return 1 if problems else 0
@@ -94,15 +96,20 @@ def cmd_colab(args: argparse.Namespace) -> int:
     config = Path(args.config)
     repository = colab.REPOSITORY
     if config.is_file():
-        repository = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get(
-            "repository", {}).get("url", repository)
+        repository = (
+            (yaml.safe_load(config.read_text(encoding="utf-8")) or {})
+            .get("repository", {})
+            .get("url", repository)
+        )
     try:
         out = colab.write_colab(args.book, args.build, args.out, repository)
     except (FileNotFoundError, ValueError) as e:
         print(f"digitlab colab: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {out} ({len(list(out.glob('*.ipynb')))} notebooks from {args.build}); "
-          f"Colab opens them from the {colab.BRANCH!r} branch")
+    print(
+        f"wrote {out} ({len(list(out.glob('*.ipynb')))} notebooks from {args.build}); "
+        f"Colab opens them from the {colab.BRANCH!r} branch"
+    )
     return 0
 
 
@@ -118,22 +125,49 @@ def cmd_grade(args: argparse.Namespace) -> int:
             if not (args.source and args.roster):
                 raise ValueError("marks need both --source (the chapter) and --roster (the class list)")
             if args.submissions:
-                raise ValueError("with --roster the roster names the submissions; drop the SUBMISSION arguments")
+                raise ValueError(
+                    "with --roster the roster names the submissions; drop the SUBMISSION arguments"
+                )
             merge = [i.strip() for i in args.merge.split(",") if i.strip()] if args.merge else None
             runs = grade.grade_class(
-                args.source, args.roster, args.out, hidden=args.hidden, points=args.points,
-                manual=args.manual, gradebook=args.gradebook, fmt=args.format, assignment=args.assignment or "",
-                merge=merge, workers=args.workers, isolate=args.isolate, image=args.image, seed=args.seed,
-                cell_timeout=args.cell_timeout, notebook_timeout=args.timeout, call_timeout=args.call_timeout,
-                on_progress=progress)
-            written = [args.out, str(Path(args.out).with_suffix(".md"))] + ([args.gradebook] if args.gradebook else [])
+                args.source,
+                args.roster,
+                args.out,
+                hidden=args.hidden,
+                points=args.points,
+                manual=args.manual,
+                gradebook=args.gradebook,
+                fmt=args.format,
+                assignment=args.assignment or "",
+                merge=merge,
+                workers=args.workers,
+                isolate=args.isolate,
+                image=args.image,
+                seed=args.seed,
+                cell_timeout=args.cell_timeout,
+                notebook_timeout=args.timeout,
+                call_timeout=args.call_timeout,
+                on_progress=progress,
+            )
+            written = [args.out, str(Path(args.out).with_suffix(".md"))] + (
+                [args.gradebook] if args.gradebook else []
+            )
         else:
             if not args.submissions:
-                raise ValueError("give SUBMISSION notebooks or folders (feedback), or --source and --roster (marks)")
+                raise ValueError(
+                    "give SUBMISSION notebooks or folders (feedback), or --source and --roster (marks)"
+                )
             if args.isolate != "process":
                 raise ValueError("isolate: containers are for marks (--source and --roster)")
-            runs = grade.grade(args.submissions, args.out, summary=args.summary, cell_timeout=args.cell_timeout,
-                               notebook_timeout=args.timeout, workers=args.workers, on_progress=progress)
+            runs = grade.grade(
+                args.submissions,
+                args.out,
+                summary=args.summary,
+                cell_timeout=args.cell_timeout,
+                notebook_timeout=args.timeout,
+                workers=args.workers,
+                on_progress=progress,
+            )
             written = [args.out, args.summary or str(Path(args.out).with_suffix(".md"))]
     except (FileNotFoundError, ValueError) as e:
         print(f"digitlab grade: {e}", file=sys.stderr)
@@ -147,8 +181,15 @@ def cmd_gradebook(args: argparse.Namespace) -> int:
     from digitlab.grading import classroom
 
     try:
-        totals = classroom.write_gradebook(args.roster, args.results, points=args.points, manual=args.manual,
-                                           gradebook=args.out, fmt=args.format, assignment=args.assignment)
+        totals = classroom.write_gradebook(
+            args.roster,
+            args.results,
+            points=args.points,
+            manual=args.manual,
+            gradebook=args.out,
+            fmt=args.format,
+            assignment=args.assignment,
+        )
     except (FileNotFoundError, ValueError) as e:
         print(f"digitlab gradebook: {e}", file=sys.stderr)
         return 2
@@ -193,15 +234,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="classify pictures of handwritten digits (chapter 8)")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
-    p.add_argument("--model", default=None,
-                   help="zoo model to use (default: chapter 7's ONNX export if there is one, else keras_cnn)")
-    p.add_argument("--backend", choices=["auto", "onnx", "keras"], default="auto",
-                   help="auto: chapter 7's ONNX export if there is one, else Keras")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="zoo model to use (default: chapter 7's ONNX export if there is one, else keras_cnn)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["auto", "onnx", "keras"],
+        default="auto",
+        help="auto: chapter 7's ONNX export if there is one, else Keras",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_predict)
 
-    for name, what in (("student", "the student edition (solutions replaced by starter code)"),
-                       ("answers", "the answer key (solutions shown, plus ANSWERS.md)")):
+    for name, what in (
+        ("student", "the student edition (solutions replaced by starter code)"),
+        ("answers", "the answer key (solutions shown, plus ANSWERS.md)"),
+    ):
         p = sub.add_parser(name, help=f"write {what}")
         p.add_argument("--book", default="book", help="folder of the chapter notebooks (default: book)")
         p.add_argument("--out", default=f"_build/{name}", help=f"output folder (default: _build/{name})")
@@ -209,18 +259,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("colab", help="write the Colab edition (needs the executed build of the book)")
     p.add_argument("--book", default="book", help="folder of the chapter notebooks (default: book)")
-    p.add_argument("--build", default="_build",
-                   help="the book's build folder (default: _build; the quick-mode one is _build/preview/_build)")
+    p.add_argument(
+        "--build",
+        default="_build",
+        help="the book's build folder (default: _build; the quick-mode one is _build/preview/_build)",
+    )
     p.add_argument("--out", default="_build/colab", help="output folder (default: _build/colab)")
     p.add_argument("--config", default="_config.yml", help="the book's config, for its repository URL")
     p.set_defaults(func=cmd_colab)
 
     p = sub.add_parser("grade", help="grade a class for marks, or run notebooks for feedback")
-    p.add_argument("submissions", nargs="*", metavar="SUBMISSION",
-                   help="feedback mode: notebooks, or folders searched for *.ipynb")
+    p.add_argument(
+        "submissions",
+        nargs="*",
+        metavar="SUBMISSION",
+        help="feedback mode: notebooks, or folders searched for *.ipynb",
+    )
     p.add_argument("--out", required=True, help="the CSV to write (one row per student and exercise)")
     p.add_argument("--summary", help="feedback mode: the Markdown summary (default: OUT with .md)")
-    p.add_argument("--source", help="marks: the chapter notebook the class was given (its checks are restored)")
+    p.add_argument(
+        "--source", help="marks: the chapter notebook the class was given (its checks are restored)"
+    )
     p.add_argument("--roster", help="marks: CSV with id,name,submission (paths relative to it)")
     p.add_argument("--hidden", help="marks: folder of hidden tests (the repository's grading/hidden)")
     p.add_argument("--points", help="marks: TOML file with [points] and [manual] tables")
@@ -228,17 +287,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gradebook", help="marks: the gradebook CSV to write for the LMS")
     p.add_argument("--format", choices=["canvas", "moodle"], default="canvas", help="gradebook columns")
     p.add_argument("--assignment", help="marks: the gradebook column's name (default: the chapter's name)")
-    p.add_argument("--merge", metavar="IDS", help="marks: re-grade these roster ids (comma-separated) "
-                   "and keep every other row of OUT")
-    p.add_argument("--isolate", choices=["process", "container"], default="process",
-                   help="process (default) or container (podman/docker, no network)")
+    p.add_argument(
+        "--merge",
+        metavar="IDS",
+        help="marks: re-grade these roster ids (comma-separated) and keep every other row of OUT",
+    )
+    p.add_argument(
+        "--isolate",
+        choices=["process", "container"],
+        default="process",
+        help="process (default) or container (podman/docker, no network)",
+    )
     p.add_argument("--image", default="digitlab-grader", help="container image with digitlab installed")
     p.add_argument("--workers", type=int, default=1, help="submissions run side by side (default: 1)")
     p.add_argument("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: fresh)")
     p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default: 120)")
     p.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default: 600)")
-    p.add_argument("--call-timeout", type=int, default=60,
-                   help="marks: seconds for the hidden tests' calls of a student's function (default: 60)")
+    p.add_argument(
+        "--call-timeout",
+        type=int,
+        default=60,
+        help="marks: seconds for the hidden tests' calls of a student's function (default: 60)",
+    )
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("gradebook", help="write the LMS gradebook from graded results and the manual column")
@@ -256,11 +326,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default=None, help="comma-separated zoo names (default: every model)")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("speedrun", help="train the \"Training fast\" ladder and print the seconds to 99%% validation accuracy")
+    p = sub.add_parser(
+        "speedrun", help='train the "Training fast" ladder and print the seconds to 99%% validation accuracy'
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of every rung (default: 0)")
     p.set_defaults(func=cmd_speedrun)
 
-    p = sub.add_parser("exec-cache", help="before a build: re-execute exactly the chapters whose inputs changed")
+    p = sub.add_parser(
+        "exec-cache", help="before a build: re-execute exactly the chapters whose inputs changed"
+    )
     from digitlab.buildcache import add_arguments  # light: ast, json, hashlib
 
     add_arguments(p)

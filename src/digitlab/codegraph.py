@@ -27,8 +27,15 @@ def strip_docstrings(tree: ast.AST) -> ast.AST:
             body = getattr(node, name, None)
             if not isinstance(body, list):
                 continue
-            kept = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
-                                            and isinstance(s.value.value, str))]
+            kept = [
+                s
+                for s in body
+                if not (
+                    isinstance(s, ast.Expr)
+                    and isinstance(s.value, ast.Constant)
+                    and isinstance(s.value.value, str)
+                )
+            ]
             if len(kept) != len(body):
                 setattr(node, name, kept or [ast.Pass()])
     return tree

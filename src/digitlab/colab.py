@@ -25,27 +25,35 @@ REPOSITORY = "https://github.com/digitlab-book/digitlab"  # as in _config.yml's 
 SHIPPED_EXTRAS = {"tf", "torch"}  # Colab ships TensorFlow and PyTorch: never install them there
 # Chapters that train a network, for source notebooks whose first cell does not yet say
 # ``env_report(trains=...)`` (chapters 0 and 1 use NumPy and scikit-learn only).
-TRAINS = {"02-mlp", "03-keras-cnn", "04-pytorch-cnn", "05-evaluation", "06-augmentation",
-          "07-going-further", "08-your-handwriting", "results"}
+TRAINS = {
+    "02-mlp",
+    "03-keras-cnn",
+    "04-pytorch-cnn",
+    "05-evaluation",
+    "06-augmentation",
+    "07-going-further",
+    "08-your-handwriting",
+    "results",
+}
 QUICK_REPORT = "quick (DIGITLAB_QUICK=1)"  # what env_report prints in a quick-mode build
 # The edition's own notes, by language (the Chinese edition: tools/translations.py colab).
 NOTES = {
     "en": {
         "stuck": "*Stuck?* The [worked solution]({link}) is on the book's site, collapsed: press "
-                 "*Show code cell source* there. Try the check below first.",
+        "*Show code cell source* there. Try the check below first.",
         "about": "> **The Colab edition** of [this chapter]({url}), for digitlab {version}. "
-                 "Numbers marked {mark} in the text are those of {build}; your run prints its own "
-                 "in the cells below them. Each exercise has starter code and a check here, and a "
-                 "link to its worked solution on the site.",
+        "Numbers marked {mark} in the text are those of {build}; your run prints its own "
+        "in the cells below them. Each exercise has starter code and a check here, and a "
+        "link to its worked solution on the site.",
         "quick": "a quick-mode build (a small subset, one epoch)",
         "full": "the book's build",
     },
     "zh_CN": {
         "stuck": "*卡住了？* [参考答案]({link}) 在本书网站上，默认折叠：在那里点击 "
-                 "*Show code cell source*。请先试试下面的检查。",
+        "*Show code cell source*。请先试试下面的检查。",
         "about": "> 本章（[网页版]({url})）的 **Colab 版**，对应 digitlab {version}。"
-                 "正文中标有 {mark} 的数字来自{build}；你运行时，下方单元格会打印你自己的结果。"
-                 "每个练习在这里都有起始代码和检查，以及指向网站上参考答案的链接。",
+        "正文中标有 {mark} 的数字来自{build}；你运行时，下方单元格会打印你自己的结果。"
+        "每个练习在这里都有起始代码和检查，以及指向网站上参考答案的链接。",
         "quick": "快速模式的构建（一小部分数据，训练 1 轮）",
         "full": "本书的构建",
     },
@@ -93,8 +101,13 @@ def _first_code(nb: nbformat.NotebookNode) -> dict | None:
     return next((c for c in nb.cells if c.get("cell_type") == "code"), None)
 
 
-def install_cell(chapter_extras: list[str], chapter_trains: bool, cpu_seconds: float | None,
-                 version: str = __version__, repository: str = REPOSITORY) -> str:
+def install_cell(
+    chapter_extras: list[str],
+    chapter_trains: bool,
+    cpu_seconds: float | None,
+    version: str = __version__,
+    repository: str = REPOSITORY,
+) -> str:
     """The first code cell: install ``digitlab`` (this release) in Colab, then report the environment."""
     requirement = "digitlab" + (f"[{','.join(chapter_extras)}]" if chapter_extras else "")
     args = ["trains=True"] if chapter_trains else []
@@ -146,9 +159,14 @@ def execution_seconds(build_dir: str | os.PathLike, nb: nbformat.NotebookNode) -
 
 
 # --- one notebook ---------------------------------------------------------------------------------
-def colab_notebook(nb: nbformat.NotebookNode, executed: dict, page: myst.Page,
-                   cpu_seconds: float | None = None, translate=None,
-                   language: str = "en") -> nbformat.NotebookNode:
+def colab_notebook(
+    nb: nbformat.NotebookNode,
+    executed: dict,
+    page: myst.Page,
+    cpu_seconds: float | None = None,
+    translate=None,
+    language: str = "en",
+) -> nbformat.NotebookNode:
     """The Colab edition of source notebook ``nb``, given the build's ``executed`` copy of it.
 
     ``translate`` (optional) maps a markdown cell's MyST text to its translation in ``language``.
@@ -181,8 +199,7 @@ def colab_notebook(nb: nbformat.NotebookNode, executed: dict, page: myst.Page,
 def _about(executed: dict, chapter_url: str, notes: dict = NOTES["en"]) -> str:
     quick = any(QUICK_REPORT in str(c.get("outputs", "")) for c in executed.get("cells", [])[:3])
     build = notes["quick"] if quick else notes["full"]
-    return notes["about"].format(url=chapter_url, version=__version__, mark=myst.BUILD_MARK,
-                                 build=build)
+    return notes["about"].format(url=chapter_url, version=__version__, mark=myst.BUILD_MARK, build=build)
 
 
 def _section_anchors(nb: nbformat.NotebookNode) -> list[str]:
@@ -213,10 +230,15 @@ def _set_metadata(nb: nbformat.NotebookNode, gpu: bool) -> None:
 
 
 # --- the whole edition ----------------------------------------------------------------------------
-def write_colab(book_dir: str | os.PathLike = "book", build_dir: str | os.PathLike = "_build",
-                out_dir: str | os.PathLike = "_build/colab",
-                repository: str = REPOSITORY, translator=None, language: str = "en",
-                site_path: str = "") -> Path:
+def write_colab(
+    book_dir: str | os.PathLike = "book",
+    build_dir: str | os.PathLike = "_build",
+    out_dir: str | os.PathLike = "_build/colab",
+    repository: str = REPOSITORY,
+    translator=None,
+    language: str = "en",
+    site_path: str = "",
+) -> Path:
     """Write the Colab edition of every notebook of ``book_dir`` to ``out_dir``, from ``build_dir``.
 
     ``build_dir`` is a Jupyter Book build folder (``_build``, or ``_build/preview/_build`` for the
@@ -228,11 +250,18 @@ def write_colab(book_dir: str | os.PathLike = "book", build_dir: str | os.PathLi
     book, build, out = Path(book_dir), Path(build_dir), Path(out_dir)
     inventory = build / "html" / "objects.inv"
     if not inventory.is_file():
-        raise FileNotFoundError(f"build_dir has no built site ({inventory} is missing): run "
-                                "`make book` first (or `make preview`, then `make colab QUICK=1`)")
+        raise FileNotFoundError(
+            f"build_dir has no built site ({inventory} is missing): run "
+            "`make book` first (or `make preview`, then `make colab QUICK=1`)"
+        )
     site = site_url(repository) + site_path
-    shared = myst.Page(site, "", book, citations=myst.read_citations(book / "references.bib"),
-                       inventory=myst.read_inventory(inventory))
+    shared = myst.Page(
+        site,
+        "",
+        book,
+        citations=myst.read_citations(book / "references.bib"),
+        inventory=myst.read_inventory(inventory),
+    )
     with _io.new_folder(out) as tmp:
         for path in editions.chapters(book):
             nbformat.write(_one(path, build, shared, translator, language), os.fspath(tmp / path.name))
@@ -240,15 +269,22 @@ def write_colab(book_dir: str | os.PathLike = "book", build_dir: str | os.PathLi
     return out
 
 
-def _one(path: Path, build: Path, shared: myst.Page, translator=None,
-         language: str = "en") -> nbformat.NotebookNode:
+def _one(
+    path: Path, build: Path, shared: myst.Page, translator=None, language: str = "en"
+) -> nbformat.NotebookNode:
     executed_path = build / "jupyter_execute" / path.parent.name / path.name
     if not executed_path.is_file():
         raise FileNotFoundError(f"{executed_path} is missing: build the book before the Colab edition")
     nb, executed = editions.read(path), editions.read(executed_path)
     glue = myst.glue_values(executed, executed_path.with_suffix(".glue.json"))
-    page = myst.Page(shared.site, f"{path.parent.name}/{path.stem}", path.parent, glue=glue,
-                     citations=shared.citations, inventory=shared.inventory)
+    page = myst.Page(
+        shared.site,
+        f"{path.parent.name}/{path.stem}",
+        path.parent,
+        glue=glue,
+        citations=shared.citations,
+        inventory=shared.inventory,
+    )
     translate = translator(page.docname) if translator else None
     out = colab_notebook(nb, executed, page, execution_seconds(build, nb), translate, language)
     found = problems(nb, out)
@@ -276,7 +312,9 @@ def markup(text: str) -> list[str]:
 
 
 def _readme(site: str, repository: str) -> str:
-    return (f"# Digit Lab, Colab edition (digitlab {__version__})\n\n"
-            f"Generated by `make colab` from the book's sources and its executed build; do not edit "
-            f"here (changes go to the book in {repository}). Open a chapter from the site, {site}, "
-            f"or in Colab: {colab_url('00-meet-mnist.ipynb', repository)}.\n")
+    return (
+        f"# Digit Lab, Colab edition (digitlab {__version__})\n\n"
+        f"Generated by `make colab` from the book's sources and its executed build; do not edit "
+        f"here (changes go to the book in {repository}). Open a chapter from the site, {site}, "
+        f"or in Colab: {colab_url('00-meet-mnist.ipynb', repository)}.\n"
+    )

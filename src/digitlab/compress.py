@@ -106,11 +106,28 @@ def export_onnx(model: nn.Module, path: str | Path, opset: int = 18) -> Path:
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # silence "torchvision is not installed"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, example, str(path), dynamo=True, external_data=False, verbose=False,
-                          opset_version=opset, input_names=["pixels"], output_names=["logits"],
-                          dynamic_shapes=({0: batch},))
-    _io.write_json(_side_file(path), {"mean": 0.0, "std": 1.0, "input": "pixels in [0, 1], (n, 1, 28, 28)",
-                                      "output": "logits (n, 10)", "variant": "fp32"})
+        torch.onnx.export(
+            model,
+            example,
+            str(path),
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+            opset_version=opset,
+            input_names=["pixels"],
+            output_names=["logits"],
+            dynamic_shapes=({0: batch},),
+        )
+    _io.write_json(
+        _side_file(path),
+        {
+            "mean": 0.0,
+            "std": 1.0,
+            "input": "pixels in [0, 1], (n, 1, 28, 28)",
+            "output": "logits (n, 10)",
+            "variant": "fp32",
+        },
+    )
     return path
 
 
@@ -143,7 +160,9 @@ def _as_nchw(x) -> np.ndarray:
     except ValueError:
         x = None
     if x is None or x.shape[1:] != (1, 28, 28):
-        raise check.InvalidParameterError(f"x must be images shaped (n, 28, 28) or (n, 1, 28, 28), got {shape}")
+        raise check.InvalidParameterError(
+            f"x must be images shaped (n, 28, 28) or (n, 1, 28, 28), got {shape}"
+        )
     if x.dtype == np.uint8:
         x = x / np.float32(255)
     return np.ascontiguousarray(x, dtype=np.float32)
@@ -173,7 +192,7 @@ def quantize_int8(source: str | Path, target: str | Path, calibration: np.ndarra
 
     class Reader(CalibrationDataReader):
         def __init__(self):
-            self.batches = iter(images[i:i + 64] for i in range(0, len(images), 64))
+            self.batches = iter(images[i : i + 64] for i in range(0, len(images), 64))
 
         def get_next(self):
             batch = next(self.batches, None)
@@ -184,9 +203,16 @@ def quantize_int8(source: str | Path, target: str | Path, calibration: np.ndarra
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
         # reduce_range keeps weights in 7 bits: x86 CPUs without VNNI (AVX2, plain AVX-512) can
         # saturate int16 intermediate sums with full 8-bit weights, as ONNX Runtime's docs warn.
-        quantize_static(str(prepared), str(target), Reader(), quant_format=QuantFormat.QDQ,
-                        per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8)
+        quantize_static(
+            str(prepared),
+            str(target),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            reduce_range=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+        )
     finally:
         prepared.unlink(missing_ok=True)
     settings = json.loads(_side_file(source).read_text()) if _side_file(source).is_file() else {}
@@ -201,8 +227,9 @@ def file_size(path: str | Path, compressed: bool = False) -> int:
     return len(gzip.compress(raw, compresslevel=6)) if compressed else len(raw)
 
 
-def latency_ms(predict: Callable[[np.ndarray], object], image: np.ndarray, repeats: int = 200,
-               warmup: int = 20) -> float:
+def latency_ms(
+    predict: Callable[[np.ndarray], object], image: np.ndarray, repeats: int = 200, warmup: int = 20
+) -> float:
     """Median milliseconds of ``predict`` on a single image (batch 1), after ``warmup`` calls."""
     check.function("predict", predict)
     check.positive_int("repeats", repeats)
@@ -217,8 +244,9 @@ def latency_ms(predict: Callable[[np.ndarray], object], image: np.ndarray, repea
     return 1000 * statistics.median(times)
 
 
-def throughput(predict: Callable[[np.ndarray], object], images: np.ndarray, batch_size: int = 256,
-               seconds: float = 1.0) -> float:
+def throughput(
+    predict: Callable[[np.ndarray], object], images: np.ndarray, batch_size: int = 256, seconds: float = 1.0
+) -> float:
     """Images per second of ``predict`` on batches of ``batch_size``, measured for about ``seconds``."""
     check.function("predict", predict)
     x = _as_nchw(images)
@@ -256,24 +284,40 @@ def onnx_predictor(path: str | Path, threads: int | None = None) -> Callable[[np
     return lambda x: sess.run(None, {name: x})[0]
 
 
-def measure(label: str, predict: Callable[[np.ndarray], np.ndarray], x_test: np.ndarray, y_test: np.ndarray,
-            path: str | Path | None = None, repeats: int = 200) -> dict:
+def measure(
+    label: str,
+    predict: Callable[[np.ndarray], np.ndarray],
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    path: str | Path | None = None,
+    repeats: int = 200,
+) -> dict:
     """One row of the compression table: accuracy, batch-1 latency, throughput and size of one variant."""
     x, y = _as_nchw(x_test), np.asarray(y_test)
     if len(x) != len(y):
         raise ValueError(f"x_test and y_test must have the same length, got {len(x)} and {len(y)}")
-    logits = np.concatenate([predict(x[i:i + 1000]) for i in range(0, len(x), 1000)])
-    row = {"variant": label, "test_accuracy": float((logits.argmax(1) == y).mean()),
-           "latency_ms": round(latency_ms(predict, x, repeats=repeats), 3),
-           "images_per_s": round(throughput(predict, x, batch_size=min(256, len(x))), 1)}
+    logits = np.concatenate([predict(x[i : i + 1000]) for i in range(0, len(x), 1000)])
+    row = {
+        "variant": label,
+        "test_accuracy": float((logits.argmax(1) == y).mean()),
+        "latency_ms": round(latency_ms(predict, x, repeats=repeats), 3),
+        "images_per_s": round(throughput(predict, x, batch_size=min(256, len(x))), 1),
+    }
     if path is not None:
         row["size_kb"] = round(file_size(path) / 1024, 1)
         row["gzip_kb"] = round(file_size(path, compressed=True) / 1024, 1)
     return row
 
 
-def compress_all(model: nn.Module, name: str, x_test: np.ndarray, y_test: np.ndarray,
-                 calibration: np.ndarray, amount: float = 0.5, repeats: int = 200) -> list[dict]:
+def compress_all(
+    model: nn.Module,
+    name: str,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    calibration: np.ndarray,
+    amount: float = 0.5,
+    repeats: int = 200,
+) -> list[dict]:
     """Export ``model`` (fp32), a pruned copy and an int8 version to ONNX; measure each; save the table.
 
     The fp32 and int8 files are saved as ``onnx_path(name)`` and ``onnx_path(name, "int8")``, the
@@ -283,6 +327,8 @@ def compress_all(model: nn.Module, name: str, x_test: np.ndarray, y_test: np.nda
     pruned_path = export_onnx(prune_model(model, amount), onnx_path(name).with_name(f"{name}.pruned.onnx"))
     int8 = quantize_int8(fp32, onnx_path(name, "int8"), calibration)
     files = {"fp32": fp32, f"pruned {amount:.0%} (fp32)": pruned_path, "int8 (static, QDQ)": int8}
-    rows = [measure(label, onnx_predictor(path), x_test, y_test, path, repeats) for label, path in files.items()]
+    rows = [
+        measure(label, onnx_predictor(path), x_test, y_test, path, repeats) for label, path in files.items()
+    ]
     _io.write_json(zoo.folder() / f"{name}.compression.json", rows)
     return rows

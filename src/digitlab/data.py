@@ -119,7 +119,9 @@ def load_mnist(
     if flatten and channels is not None:
         raise ValueError("flatten=True cannot be combined with channels")
     if not check.is_number(validation) or validation < 0:
-        raise check.InvalidParameterError(f"validation must be a fraction in [0, 1) or a count >= 0, got {validation!r}")
+        raise check.InvalidParameterError(
+            f"validation must be a fraction in [0, 1) or a count >= 0, got {validation!r}"
+        )
     if isinstance(validation, float) and validation >= 1:
         raise ValueError(f"validation as a fraction must be below 1, got {validation}")
     quick = settings.is_quick() if quick is None else quick

@@ -35,9 +35,24 @@ from digitlab.grading.report import (
 )
 from digitlab.grading.runner import Run, check_timeouts, execute, read_notebook, write_notebook
 
-__all__ = ["COLUMNS", "MARK", "NOT_RUN", "STATUSES", "Run", "expected_exercises", "find_submissions",
-           "grade", "grade_class", "read_log", "rows_of", "run_submission", "student_names",
-           "summary_markdown", "write_csv", "write_text"]
+__all__ = [
+    "COLUMNS",
+    "MARK",
+    "NOT_RUN",
+    "STATUSES",
+    "Run",
+    "expected_exercises",
+    "find_submissions",
+    "grade",
+    "grade_class",
+    "read_log",
+    "rows_of",
+    "run_submission",
+    "student_names",
+    "summary_markdown",
+    "write_csv",
+    "write_text",
+]
 
 
 def find_submissions(paths: Iterable[str | os.PathLike]) -> list[Path]:
@@ -90,8 +105,9 @@ def expected_exercises(nb) -> list[str]:
     return names
 
 
-def run_submission(path: str | os.PathLike, student: str = "", *, cell_timeout: float = 120,
-                   notebook_timeout: float = 600) -> Run:
+def run_submission(
+    path: str | os.PathLike, student: str = "", *, cell_timeout: float = 120, notebook_timeout: float = 600
+) -> Run:
     """Run one notebook as it is, isolated, and return what its own checks logged (feedback)."""
     check_timeouts(cell_timeout, notebook_timeout)
     path = Path(path)
@@ -106,8 +122,15 @@ def run_submission(path: str | os.PathLike, student: str = "", *, cell_timeout: 
         with Workspace() as ws:
             log = logdir / "checks.jsonl"
             write_notebook(nb, ws.work / path.name)  # the notebook's own copy, free to touch
-            execute(nb, ws.work, ws.env({settings.GRADE_LOG: str(log)}), run, cell_timeout,
-                    notebook_timeout, logdir / "stderr")
+            execute(
+                nb,
+                ws.work,
+                ws.env({settings.GRADE_LOG: str(log)}),
+                run,
+                cell_timeout,
+                notebook_timeout,
+                logdir / "stderr",
+            )
             run.events = read_log(log)
     finally:
         shutil.rmtree(logdir, ignore_errors=True)
@@ -115,10 +138,16 @@ def run_submission(path: str | os.PathLike, student: str = "", *, cell_timeout: 
     return run
 
 
-def grade(submissions: Iterable[str | os.PathLike], out: str | os.PathLike, *,
-          summary: str | os.PathLike | None = None, cell_timeout: float = 120,
-          notebook_timeout: float = 600, workers: int = 1,
-          on_progress: Callable[[str], None] | None = None) -> list[Run]:
+def grade(
+    submissions: Iterable[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    summary: str | os.PathLike | None = None,
+    cell_timeout: float = 120,
+    notebook_timeout: float = 600,
+    workers: int = 1,
+    on_progress: Callable[[str], None] | None = None,
+) -> list[Run]:
     """Feedback: run every submission, write the CSV to ``out`` and the Markdown summary next to it."""
     check_timeouts(cell_timeout, notebook_timeout)
     out = Path(out)
@@ -138,10 +167,13 @@ def grade(submissions: Iterable[str | os.PathLike], out: str | os.PathLike, *,
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         runs = list(pool.map(one, paths))
-    exercises = list(dict.fromkeys([n for r in runs for n in r.expected] +
-                                   [e["exercise"] for r in runs for e in r.events]))
+    exercises = list(
+        dict.fromkeys([n for r in runs for n in r.expected] + [e["exercise"] for r in runs for e in r.events])
+    )
     rows = [row for r in runs for row in rows_of(r, exercises)]
     write_csv(rows, out)
-    write_text(summary, summary_markdown(runs, rows, exercises, time.monotonic() - start,
-                                         cell_timeout, notebook_timeout))
+    write_text(
+        summary,
+        summary_markdown(runs, rows, exercises, time.monotonic() - start, cell_timeout, notebook_timeout),
+    )
     return runs

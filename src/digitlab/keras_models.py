@@ -25,16 +25,24 @@ class MLPSettings:
     optimizer: str = "rmsprop"
     epochs: int = 10  # in a full build (1 in quick mode)
     batch_size: int = 128
-    validation_split: float = 0.1  # the last 10% of the training images, as Keras' validation_split takes them
+    validation_split: float = (
+        0.1  # the last 10% of the training images, as Keras' validation_split takes them
+    )
     version: int = 1
 
 
 MLP_SETTINGS = MLPSettings()
 
 
-def build_mlp(hidden: int = MLP_SETTINGS.hidden, *, dropout: float = 0.0, l2: float = 0.0,
-              input_shape: tuple[int, ...] = (28, 28), n_classes: int = 10,
-              compile: bool = True) -> keras.Model:
+def build_mlp(
+    hidden: int = MLP_SETTINGS.hidden,
+    *,
+    dropout: float = 0.0,
+    l2: float = 0.0,
+    input_shape: tuple[int, ...] = (28, 28),
+    n_classes: int = 10,
+    compile: bool = True,
+) -> keras.Model:
     """Flatten → Dense(hidden, relu) [→ Dropout] → Dense(n_classes, softmax), compiled with rmsprop."""
     if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
         raise ValueError(f"hidden must be a positive integer (units in the hidden layer), got {hidden!r}")
@@ -55,8 +63,9 @@ def build_mlp(hidden: int = MLP_SETTINGS.hidden, *, dropout: float = 0.0, l2: fl
     layers.append(keras.layers.Dense(n_classes, activation="softmax", kernel_regularizer=regularizer))
     model = keras.Sequential(layers, name="mlp")
     if compile:
-        model.compile(optimizer=MLP_SETTINGS.optimizer, loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(
+            optimizer=MLP_SETTINGS.optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
     return model
 
 
@@ -77,10 +86,14 @@ def make_card(model: keras.Model, test_accuracy: float, timer: EpochTimer, batch
     """The zoo card of a trained model: test accuracy, epochs, seconds per epoch, parameters, batch size."""
     if not getattr(timer, "seconds", None):
         raise ValueError("timer must be an EpochTimer that was passed to model.fit")
-    return Card(test_accuracy=round(float(test_accuracy), 4), epochs=len(timer.seconds),
-                seconds_per_epoch=round(sum(timer.seconds) / len(timer.seconds), 2),
-                params=int(model.count_params()), batch_size=batch_size,
-                extra={"input_shape": list(model.input_shape[1:])})
+    return Card(
+        test_accuracy=round(float(test_accuracy), 4),
+        epochs=len(timer.seconds),
+        seconds_per_epoch=round(sum(timer.seconds) / len(timer.seconds), 2),
+        params=int(model.count_params()),
+        batch_size=batch_size,
+        extra={"input_shape": list(model.input_shape[1:])},
+    )
 
 
 def train_mlp(settings: MLPSettings, verbose: int = 0) -> tuple[keras.Model, Card]:
@@ -90,9 +103,15 @@ def train_mlp(settings: MLPSettings, verbose: int = 0) -> tuple[keras.Model, Car
     model = build_mlp(settings.hidden, compile=False)
     model.compile(optimizer=settings.optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     timer = EpochTimer()
-    model.fit(mnist.x_train, mnist.y_train, epochs=runtime.epochs(full=settings.epochs),
-              batch_size=settings.batch_size, validation_split=settings.validation_split,
-              callbacks=[timer], verbose=verbose)
+    model.fit(
+        mnist.x_train,
+        mnist.y_train,
+        epochs=runtime.epochs(full=settings.epochs),
+        batch_size=settings.batch_size,
+        validation_split=settings.validation_split,
+        callbacks=[timer],
+        verbose=verbose,
+    )
     _, accuracy = model.evaluate(mnist.x_test, mnist.y_test, verbose=0)
     return model, make_card(model, accuracy, timer, settings.batch_size)
 
@@ -107,9 +126,16 @@ def load_model(path, settings=None) -> keras.Model:
     return keras.models.load_model(path)
 
 
-MLP_RECIPE = Recipe(name="keras_mlp", framework="keras", suffix=".keras", settings=MLP_SETTINGS,
-                    train=train_mlp, load=load_model, save=save_model,
-                    description="chapter 2's MLP, Dense(512, relu) → Dense(10, softmax), rmsprop")
+MLP_RECIPE = Recipe(
+    name="keras_mlp",
+    framework="keras",
+    suffix=".keras",
+    settings=MLP_SETTINGS,
+    train=train_mlp,
+    load=load_model,
+    save=save_model,
+    description="chapter 2's MLP, Dense(512, relu) → Dense(10, softmax), rmsprop",
+)
 
 
 # --- chapter 3: the convolutional network ---------------------------------------------------------
@@ -128,27 +154,36 @@ class CNNSettings:
 CNN_SETTINGS = CNNSettings()
 
 
-def build_cnn(dense: int = CNN_SETTINGS.dense, *,
-              optimizer: str | keras.optimizers.Optimizer = CNN_SETTINGS.optimizer,
-              loss: str = "sparse_categorical_crossentropy", compile: bool = True) -> keras.Model:
+def build_cnn(
+    dense: int = CNN_SETTINGS.dense,
+    *,
+    optimizer: str | keras.optimizers.Optimizer = CNN_SETTINGS.optimizer,
+    loss: str = "sparse_categorical_crossentropy",
+    compile: bool = True,
+) -> keras.Model:
     """The classic convnet: Conv(32)→Pool→Conv(64)→Pool→Conv(64)→Flatten→Dense(dense)→Dense(10, softmax)."""
     if isinstance(dense, bool) or not isinstance(dense, int) or dense < 1:
         raise ValueError(f"dense must be a positive integer (units of the hidden Dense layer), got {dense!r}")
     if loss not in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-        raise ValueError("loss must be 'sparse_categorical_crossentropy' (integer labels) or "
-                         f"'categorical_crossentropy' (one-hot labels), got {loss!r}")
+        raise ValueError(
+            "loss must be 'sparse_categorical_crossentropy' (integer labels) or "
+            f"'categorical_crossentropy' (one-hot labels), got {loss!r}"
+        )
     layers = keras.layers
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.Flatten(),
-        layers.Dense(dense, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ], name="cnn")
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.Flatten(),
+            layers.Dense(dense, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ],
+        name="cnn",
+    )
     if compile:
         model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
     return model
@@ -160,12 +195,25 @@ def train_cnn(settings: CNNSettings, verbose: int = 0) -> tuple[keras.Model, Car
     mnist = data.load_mnist(channels="last")
     model = build_cnn(settings.dense, optimizer=settings.optimizer)
     timer = EpochTimer()
-    model.fit(mnist.x_train, mnist.y_train, epochs=runtime.epochs(full=settings.epochs, quick=settings.quick_epochs),
-              batch_size=settings.batch_size, callbacks=[timer], verbose=verbose)
+    model.fit(
+        mnist.x_train,
+        mnist.y_train,
+        epochs=runtime.epochs(full=settings.epochs, quick=settings.quick_epochs),
+        batch_size=settings.batch_size,
+        callbacks=[timer],
+        verbose=verbose,
+    )
     _, accuracy = model.evaluate(mnist.x_test, mnist.y_test, verbose=0)
     return model, make_card(model, accuracy, timer, settings.batch_size)
 
 
-CNN_RECIPE = Recipe(name="keras_cnn", framework="keras", suffix=".keras", settings=CNN_SETTINGS,
-                    train=train_cnn, load=load_model, save=save_model,
-                    description="chapter 3's convnet, Conv(32)→Pool→Conv(64)→Pool→Conv(64)→Dense(64)→Dense(10), rmsprop")
+CNN_RECIPE = Recipe(
+    name="keras_cnn",
+    framework="keras",
+    suffix=".keras",
+    settings=CNN_SETTINGS,
+    train=train_cnn,
+    load=load_model,
+    save=save_model,
+    description="chapter 3's convnet, Conv(32)→Pool→Conv(64)→Pool→Conv(64)→Dense(64)→Dense(10), rmsprop",
+)

@@ -116,7 +116,9 @@ def solution_only_names(nb: nbformat.NotebookNode) -> list[str]:
             continue
         bound = _bound(source(cell))
         used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        problems += [f"cell {i} uses {name!r}, defined only by a solution" for name in sorted((used - bound) & missing)]
+        problems += [
+            f"cell {i} uses {name!r}, defined only by a solution" for name in sorted((used - bound) & missing)
+        ]
         missing -= bound
     return problems
 
@@ -152,6 +154,7 @@ def check_student_edition(book_dir: str | os.PathLike, student_dir: str | os.Pat
         if any(is_solution(c) for c in student.cells):
             problems.append(f"{path.name}: a cell is still tagged {SOLUTION_TAG!r}")
         authored = set(authoring_problems(original))  # public anyway: see authoring_problems
-        problems += [f"{path.name}: solution line leaked, {p}" for p in leaks(original, student)
-                     if p not in authored]
+        problems += [
+            f"{path.name}: solution line leaked, {p}" for p in leaks(original, student) if p not in authored
+        ]
     return problems

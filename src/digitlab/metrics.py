@@ -33,8 +33,10 @@ def _proba(y_true, proba, labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray
     t = check.labels(y_true, "y_true")
     p = check.to_numpy(proba).astype(np.float64)
     if p.ndim != 2 or p.shape != (len(t), len(labels)):
-        raise ValueError(f"proba must have shape (n, k) = ({len(t)}, {len(labels)}): one row per label in "
-                         f"y_true and one column per class; got shape {p.shape}")
+        raise ValueError(
+            f"proba must have shape (n, k) = ({len(t)}, {len(labels)}): one row per label in "
+            f"y_true and one column per class; got shape {p.shape}"
+        )
     if not np.all(np.isfinite(p)):
         raise ValueError("proba must be finite (did you pass logits that overflowed?)")
     return t, p
@@ -91,8 +93,16 @@ def confused_pairs(y_true, y_pred, k: int = 3, labels: Sequence[int] = DIGITS):
     for i in range(len(labels)):
         for j in range(i + 1, len(labels)):
             a, b = int(cm[i, j]), int(cm[j, i])
-            rows.append({"pair": f"{labels[i]}-{labels[j]}", "a": labels[i], "b": labels[j],
-                         "a_as_b": a, "b_as_a": b, "total": a + b})
+            rows.append(
+                {
+                    "pair": f"{labels[i]}-{labels[j]}",
+                    "a": labels[i],
+                    "b": labels[j],
+                    "a_as_b": a,
+                    "b_as_a": b,
+                    "total": a + b,
+                }
+            )
     frame = pd.DataFrame(rows).sort_values(["total", "a", "b"], ascending=[False, True, True], kind="stable")
     return frame.head(k).reset_index(drop=True)
 
@@ -158,8 +168,12 @@ def reliability(y_true, proba, n_bins: int = 10, labels: Sequence[int] = DIGITS)
     accuracy, mean_confidence = calibration_curve(correct, confidence, n_bins=n_bins, strategy="uniform")
     edges = np.linspace(0, 1, n_bins + 1)
     counts = np.bincount(np.searchsorted(edges[1:-1], confidence), minlength=n_bins)  # sklearn's binning
-    return pd.DataFrame({"low": edges[:-1], "high": edges[1:], "images": counts}).loc[counts > 0].assign(
-        confidence=mean_confidence, accuracy=accuracy).reset_index(drop=True)
+    return (
+        pd.DataFrame({"low": edges[:-1], "high": edges[1:], "images": counts})
+        .loc[counts > 0]
+        .assign(confidence=mean_confidence, accuracy=accuracy)
+        .reset_index(drop=True)
+    )
 
 
 def expected_calibration_error(y_true, proba, n_bins: int = 10, labels: Sequence[int] = DIGITS) -> float:
@@ -182,13 +196,15 @@ def coverage_curve(y_true, proba, labels: Sequence[int] = DIGITS):
     order = np.argsort(-confidence, kind="stable")
     correct = (np.asarray(labels)[p.argmax(axis=1)] == t)[order]
     kept = np.arange(1, len(t) + 1)
-    return pd.DataFrame({"coverage": kept / len(t), "accuracy": np.cumsum(correct) / kept,
-                         "threshold": confidence[order]})
+    return pd.DataFrame(
+        {"coverage": kept / len(t), "accuracy": np.cumsum(correct) / kept, "threshold": confidence[order]}
+    )
 
 
 # --- comparing two models on the same test set -------------------------------------------------------
-def bootstrap_difference(y_true, pred_a, pred_b, n_resamples: int = 2000, confidence: float = 0.95,
-                         seed: int = 0) -> dict:
+def bootstrap_difference(
+    y_true, pred_a, pred_b, n_resamples: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> dict:
     """Accuracy of A minus accuracy of B with a paired bootstrap confidence interval (``scipy.stats.bootstrap``).
 
     Paired: each resample draws the same test images for both models, so the interval reflects how
@@ -206,12 +222,24 @@ def bootstrap_difference(y_true, pred_a, pred_b, n_resamples: int = 2000, confid
     def difference(x, y, axis=-1):
         return x.mean(axis=axis) - y.mean(axis=axis)
 
-    result = bootstrap((right_a, right_b), difference, paired=True, vectorized=True, n_resamples=n_resamples,
-                       batch=200, confidence_level=confidence, method="percentile",
-                       rng=np.random.default_rng(seed))  # batch: 200 resamples in memory at a time
+    result = bootstrap(
+        (right_a, right_b),
+        difference,
+        paired=True,
+        vectorized=True,
+        n_resamples=n_resamples,
+        batch=200,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )  # batch: 200 resamples in memory at a time
     low, high = result.confidence_interval
-    return {"difference": float(difference(right_a, right_b)), "low": float(low), "high": float(high),
-            "confidence": confidence}
+    return {
+        "difference": float(difference(right_a, right_b)),
+        "low": float(low),
+        "high": float(high),
+        "confidence": confidence,
+    }
 
 
 def mcnemar(y_true, pred_a, pred_b) -> dict:
@@ -229,5 +257,10 @@ def mcnemar(y_true, pred_a, pred_b) -> dict:
     b_only = int(np.sum((a != t) & (b == t)))
     n = a_only + b_only
     pvalue = 1.0 if n == 0 else float(binomtest(a_only, n, 0.5).pvalue)
-    return {"a_only": a_only, "b_only": b_only, "both_right": int(np.sum((a == t) & (b == t))),
-            "both_wrong": int(np.sum((a != t) & (b != t))), "pvalue": pvalue}
+    return {
+        "a_only": a_only,
+        "b_only": b_only,
+        "both_right": int(np.sum((a == t) & (b == t))),
+        "both_wrong": int(np.sum((a != t) & (b != t))),
+        "pvalue": pvalue,
+    }

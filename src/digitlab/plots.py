@@ -20,8 +20,17 @@ def _as_images(images) -> np.ndarray:
     return check.image_batch(images, "images")
 
 
-def plot_digits(images, labels=None, predictions=None, *, n: int | None = None, cols: int = 10,
-                title: str | None = None, size: float = 1.1, cmap: str = "gray_r"):
+def plot_digits(
+    images,
+    labels=None,
+    predictions=None,
+    *,
+    n: int | None = None,
+    cols: int = 10,
+    title: str | None = None,
+    size: float = 1.1,
+    cmap: str = "gray_r",
+):
     """A grid of digits, captioned with labels and/or predictions (wrong predictions in red)."""
     x = _as_images(images)
     n = len(x) if n is None else n
@@ -38,8 +47,11 @@ def plot_digits(images, labels=None, predictions=None, *, n: int | None = None, 
         if i >= n:
             continue
         ax.imshow(x[i], cmap=cmap)
-        ax.set_title(_caption(i, labels, predictions), fontsize=9,
-                     color="crimson" if _is_wrong(i, labels, predictions) else "black")
+        ax.set_title(
+            _caption(i, labels, predictions),
+            fontsize=9,
+            color="crimson" if _is_wrong(i, labels, predictions) else "black",
+        )
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -60,8 +72,11 @@ def _is_wrong(i, labels, predictions) -> bool:
     return labels is not None and predictions is not None and int(labels[i]) != int(predictions[i])
 
 
-def plot_label_distribution(*label_sets: Sequence[int], names: Sequence[str] | None = None,
-                            title: str = "How many images of each digit"):
+def plot_label_distribution(
+    *label_sets: Sequence[int],
+    names: Sequence[str] | None = None,
+    title: str = "How many images of each digit",
+):
     """Bar chart of how often each digit 0–9 occurs, one group of bars per label set."""
     import pandas as pd
     import seaborn as sns
@@ -75,7 +90,9 @@ def plot_label_distribution(*label_sets: Sequence[int], names: Sequence[str] | N
     for name, labels in zip(names, label_sets):
         y = check.to_numpy(labels).astype(int).ravel()
         if y.size and (y.min() < 0 or y.max() > 9):
-            raise check.InvalidParameterError(f"labels of {name!r} must be digits 0-9, got values {y.min()}..{y.max()}")
+            raise check.InvalidParameterError(
+                f"labels of {name!r} must be digits 0-9, got values {y.min()}..{y.max()}"
+            )
         counts = np.bincount(y, minlength=10)
         rows += [{"digit": d, "count": int(c), "set": name} for d, c in enumerate(counts)]
     fig, ax = plt.subplots(figsize=(8, 3.5))
@@ -85,8 +102,11 @@ def plot_label_distribution(*label_sets: Sequence[int], names: Sequence[str] | N
     return fig
 
 
-def plot_history(history: Mapping[str, Sequence[float]] | object, metrics: Sequence[str] = ("loss", "accuracy"),
-                 title: str | None = None):
+def plot_history(
+    history: Mapping[str, Sequence[float]] | object,
+    metrics: Sequence[str] = ("loss", "accuracy"),
+    title: str | None = None,
+):
     """Training curves from a Keras ``History`` or a dict such as ``{"loss": [...], "val_loss": [...]}``."""
     h = getattr(history, "history", history)
     if not isinstance(h, Mapping) or not h:
@@ -111,8 +131,9 @@ def plot_history(history: Mapping[str, Sequence[float]] | object, metrics: Seque
 
 
 # --- evaluating a classifier (chapter 5) -------------------------------------------------------------
-def plot_confusion_matrix(cm, labels: Sequence | None = None, *, title: str | None = None, ax=None,
-                          cmap: str = "Blues"):
+def plot_confusion_matrix(
+    cm, labels: Sequence | None = None, *, title: str | None = None, ax=None, cmap: str = "Blues"
+):
     """A confusion matrix as a seaborn heatmap: integer counts as they are, fractions as percentages."""
     import seaborn as sns
 
@@ -126,9 +147,19 @@ def plot_confusion_matrix(cm, labels: Sequence | None = None, *, title: str | No
     fig = _figure(ax, (6.2, 5.2))
     ax = ax or fig.axes[0]
     values = cm if counts else cm * 100
-    sns.heatmap(values, annot=True, fmt="d" if counts else ".1f", cmap=cmap, cbar=False, square=True,
-                xticklabels=labels, yticklabels=labels, annot_kws={"fontsize": 8}, ax=ax,
-                vmax=None if counts else 100)
+    sns.heatmap(
+        values,
+        annot=True,
+        fmt="d" if counts else ".1f",
+        cmap=cmap,
+        cbar=False,
+        square=True,
+        xticklabels=labels,
+        yticklabels=labels,
+        annot_kws={"fontsize": 8},
+        ax=ax,
+        vmax=None if counts else 100,
+    )
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label")
     ax.set_title(title or ("confusion matrix (counts)" if counts else "confusion matrix (% of each row)"))
@@ -143,8 +174,9 @@ def _figure(ax, size: tuple[float, float]):
     return fig
 
 
-def plot_error_gallery(images, y_true, y_pred, confidence, *, cols: int = 6, title: str | None = None,
-                       size: float = 1.5):
+def plot_error_gallery(
+    images, y_true, y_pred, confidence, *, cols: int = 6, title: str | None = None, size: float = 1.5
+):
     """Misclassified digits captioned "true → predicted (confidence)", in the order given."""
     x = _as_images(images)
     columns = [np.asarray(v).ravel() for v in (y_true, y_pred, confidence)]
@@ -159,16 +191,20 @@ def plot_error_gallery(images, y_true, y_pred, confidence, *, cols: int = 6, tit
         if i < len(x):
             ax.imshow(x[i], cmap="gray_r")
             t, p, c = columns[0][i], columns[1][i], columns[2][i]
-            ax.set_title(f"true {int(t)} → {int(p)}\n{c:.1%} sure", fontsize=9,
-                         color="crimson" if int(t) != int(p) else "black")
+            ax.set_title(
+                f"true {int(t)} → {int(p)}\n{c:.1%} sure",
+                fontsize=9,
+                color="crimson" if int(t) != int(p) else "black",
+            )
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def plot_roc_curves(curves: Mapping, *, title: str = "ROC curves, one digit against the rest",
-                    log_x: bool = False, ax=None):
+def plot_roc_curves(
+    curves: Mapping, *, title: str = "ROC curves, one digit against the rest", log_x: bool = False, ax=None
+):
     """ROC curves as returned by ``metrics.roc_curves``: one line per class and a thick macro average."""
     if not isinstance(curves, Mapping) or "macro" not in curves:
         raise ValueError("curves must be the dict returned by metrics.roc_curves (with a 'macro' entry)")
@@ -200,11 +236,21 @@ def plot_reliability(table, *, title: str = "reliability diagram", ax=None):
     """
     needed = {"low", "high", "images", "confidence", "accuracy"}
     if not hasattr(table, "columns") or not needed <= set(table.columns):
-        raise ValueError(f"table must be the DataFrame returned by metrics.reliability, with columns {sorted(needed)}")
+        raise ValueError(
+            f"table must be the DataFrame returned by metrics.reliability, with columns {sorted(needed)}"
+        )
     fig = _figure(ax, (5, 4.5))
     ax = ax or fig.axes[0]
-    ax.bar(table["low"], table["accuracy"], width=table["high"] - table["low"], align="edge",
-           edgecolor="black", color="tab:blue", alpha=0.7, label="accuracy in the bin")
+    ax.bar(
+        table["low"],
+        table["accuracy"],
+        width=table["high"] - table["low"],
+        align="edge",
+        edgecolor="black",
+        color="tab:blue",
+        alpha=0.7,
+        label="accuracy in the bin",
+    )
     ax.plot(table["confidence"], table["confidence"], "o", color="tab:red", ms=4, label="mean confidence")
     ax.plot([0, 1], [0, 1], color="gray", lw=0.8, ls=":")
     ax.set_xlim(0, 1)

@@ -117,7 +117,9 @@ class OnnxBackend(Backend):
         try:
             x = ((x - self.mean) / self.std).reshape(shape)
         except ValueError:
-            raise ValueError(f"{self.name}: cannot feed 28x28 images to input shape {self.input.shape}") from None
+            raise ValueError(
+                f"{self.name}: cannot feed 28x28 images to input shape {self.input.shape}"
+            ) from None
         return self.session.run(None, {self.input.name: x.astype(np.float32)})[0]
 
 
@@ -145,22 +147,33 @@ def load_backend(model: str | None = None, backend: str = "auto", log: TextIO | 
             path, settings = found
             return OnnxBackend(path, name=f"{model} (ONNX Runtime)", **settings)
         if backend == "onnx":
-            raise ValueError(f"no ONNX export of {model!r} found: run chapter 7 first, or use the Keras backend")
+            raise ValueError(
+                f"no ONNX export of {model!r} found: run chapter 7 first, or use the Keras backend"
+            )
     if zoo.recipe(model).framework != "keras":
-        raise ValueError(f"model {model!r} is not a Keras model and has no ONNX export: run chapter 7 to "
-                         "export it, or pick a Keras model such as 'keras_cnn'")
+        raise ValueError(
+            f"model {model!r} is not a Keras model and has no ONNX export: run chapter 7 to "
+            "export it, or pick a Keras model such as 'keras_cnn'"
+        )
     with contextlib.redirect_stdout(log or sys.stderr):  # the zoo's notes must not mix with the results
         return KerasBackend(zoo.get(model), name=f"{model} (Keras)")
 
 
 # --- predicting -----------------------------------------------------------------------------------
-def predict_images(images: Iterable[Any], backend: Backend, sources: Sequence[str] | None = None) -> list[Prediction]:
+def predict_images(
+    images: Iterable[Any], backend: Backend, sources: Sequence[str] | None = None
+) -> list[Prediction]:
     """Preprocess and classify each picture (path, PIL image or array); failures become error entries."""
     if not isinstance(backend, Backend):
-        raise check.InvalidParameterError(f"backend must be a digitlab.predict.Backend, got {type(backend).__name__}")
+        raise check.InvalidParameterError(
+            f"backend must be a digitlab.predict.Backend, got {type(backend).__name__}"
+        )
     images = list(images)
-    sources = [str(s) for s in sources] if sources is not None else [
-        str(im) if isinstance(im, (str, Path)) else f"image {i}" for i, im in enumerate(images)]
+    sources = (
+        [str(s) for s in sources]
+        if sources is not None
+        else [str(im) if isinstance(im, (str, Path)) else f"image {i}" for i, im in enumerate(images)]
+    )
     if len(sources) != len(images):
         raise ValueError(f"sources has {len(sources)} names for {len(images)} images")
     results, ready = [Prediction(s) for s in sources], []

@@ -151,7 +151,7 @@ def crop(ink: np.ndarray) -> np.ndarray:
     rows, cols = np.nonzero(ink)
     if rows.size == 0:
         raise ValueError("image is blank: there is no ink to crop to")
-    return ink[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]
+    return ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
 def fit_box(ink: np.ndarray, box: int = BOX) -> np.ndarray:
@@ -177,7 +177,7 @@ def center(box: np.ndarray, size: int = SIZE, at: float = CENTER) -> np.ndarray:
     h, w = box.shape
     r0, c0 = max(top, 0), max(left, 0)  # clip whatever would fall off the canvas
     r1, c1 = min(top + h, size), min(left + w, size)
-    canvas[r0:r1, c0:c1] = box[r0 - top: r1 - top, c0 - left: c1 - left]
+    canvas[r0:r1, c0:c1] = box[r0 - top : r1 - top, c0 - left : c1 - left]
     return canvas
 
 

@@ -38,7 +38,9 @@ class Recipe:
 
     def __post_init__(self):
         if not dataclasses.is_dataclass(self.settings) or not self.settings.__dataclass_params__.frozen:
-            raise ValueError(f"settings must be a frozen dataclass instance, got {type(self.settings).__name__}")
+            raise ValueError(
+                f"settings must be a frozen dataclass instance, got {type(self.settings).__name__}"
+            )
         if isinstance(self.requires, str) or not all(isinstance(n, str) for n in self.requires):
             raise ValueError(f"requires must be a tuple of zoo names, got {self.requires!r}")
 
@@ -94,5 +96,7 @@ class Card:
         missing = {"test_accuracy", "epochs", "seconds_per_epoch", "params"} - set(values)
         if missing:
             raise ValueError(f"values must hold a card's measurements; missing {sorted(missing)}")
-        return cls(**{k: v for k, v in values.items() if k in names},
-                   extra={k: v for k, v in values.items() if k not in names})
+        return cls(
+            **{k: v for k, v in values.items() if k in names},
+            extra={k: v for k, v in values.items() if k not in names},
+        )

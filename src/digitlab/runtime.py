@@ -139,7 +139,7 @@ PRECISION_ENV = "DIGITLAB_PRECISION"
 
 
 def precision() -> str:
-    """"bfloat16" when this device runs it fast (CUDA with bf16, a CPU with AVX-512 bf16 or AMX), else "float32".
+    """ "bfloat16" when this device runs it fast (CUDA with bf16, a CPU with AVX-512 bf16 or AMX), else "float32".
 
     ``DIGITLAB_PRECISION=float32`` or ``bfloat16`` overrides the choice. Training under bfloat16
     autocast (``torch_train``) keeps the weights in float32 and runs the forward pass in bf16.
@@ -221,7 +221,9 @@ def env_report(
     """
     check.flag("trains", trains)
     if cpu_seconds is not None and (not check.is_number(cpu_seconds) or not cpu_seconds >= 0):
-        raise check.InvalidParameterError(f"cpu_seconds must be a number of seconds >= 0, got {cpu_seconds!r}")
+        raise check.InvalidParameterError(
+            f"cpu_seconds must be a number of seconds >= 0, got {cpu_seconds!r}"
+        )
     report = {"python": platform.python_version(), "platform": platform.platform(terse=True)}
     for name in frameworks:
         report[name] = _version(name) or "not installed"

@@ -47,7 +47,9 @@ class FastNet(nn.Module):
         if not isinstance(batch_norm, bool):
             raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}")
         if len(widths) != 2 or any(not isinstance(w, int) or w < 1 for w in (*widths, hidden)):
-            raise ValueError(f"widths must be two positive integers and hidden one, got {widths!r}, {hidden!r}")
+            raise ValueError(
+                f"widths must be two positive integers and hidden one, got {widths!r}, {hidden!r}"
+            )
         c1, c2 = widths
 
         def block(c_in: int, c_out: int, kernel: int) -> list[nn.Module]:
@@ -55,8 +57,9 @@ class FastNet(nn.Module):
             return [nn.Conv2d(c_in, c_out, kernel, bias=not batch_norm), *norm, nn.MaxPool2d(2), nn.ReLU()]
 
         self.features = nn.Sequential(*block(1, c1, 5), *block(c1, c2, 3))  # 28 -> 24 -> 12 -> 10 -> 5
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(c2 * 5 * 5, hidden), nn.ReLU(),
-                                        nn.Linear(hidden, 10))
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(c2 * 5 * 5, hidden), nn.ReLU(), nn.Linear(hidden, 10)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits [N, 10] for images [N, 1, 28, 28]."""
@@ -114,8 +117,12 @@ class Rung:
     cap: int | None = None  # the most epochs to run (on at the last rate) while the target is not reached
 
     def __post_init__(self):
-        checks = (("net", self.net, tuple(NETS)), ("optimizer", self.optimizer, OPTIMIZERS),
-                  ("schedule", self.schedule, SCHEDULES), ("precision", self.precision, PRECISIONS))
+        checks = (
+            ("net", self.net, tuple(NETS)),
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("schedule", self.schedule, SCHEDULES),
+            ("precision", self.precision, PRECISIONS),
+        )
         for name, value, allowed in checks:
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
@@ -126,8 +133,10 @@ class Rung:
         if self.cap is not None:
             runtime._check_positive_int("cap", self.cap)
             if self.cap < self.epochs or self.schedule in ("onecycle", "cosine"):
-                raise ValueError(f"cap must be at least epochs ({self.epochs}), with a schedule that can run past "
-                                 f"its end, not {self.cap!r} with {self.schedule!r}")
+                raise ValueError(
+                    f"cap must be at least epochs ({self.epochs}), with a schedule that can run past "
+                    f"its end, not {self.cap!r} with {self.schedule!r}"
+                )
 
     def then(self, step: str, change: str, **settings) -> Rung:
         """The next rung: this one with ``settings`` changed (and no cap)."""
@@ -137,12 +146,25 @@ class Rung:
 def ladder() -> list[Rung]:
     """The rungs, from chapter 4's first recipe to the fastest; quick mode keeps the first, one middle and the last."""
     epochs = runtime.pick(full=4, quick=2)  # quick mode: chapter 4's quick epochs, on its small subset
-    chapter4 = Rung("chapter 4", f"chapter 4's CNN and first recipe: SGD at 0.1, batches of 64, {epochs} epochs, "
-                    "the last at a tenth of the rate", epochs=epochs, cap=epochs + epochs // 2)
-    small = chapter4.then("small network + BatchNorm", "two convolutions (24 and 32 filters) instead of four, "
-                          "each followed by BatchNorm", net="small + BatchNorm")
-    onecycle = small.then("one-cycle AdamW", "AdamW on a one-cycle schedule: warm up to 0.01, then anneal",
-                          optimizer="adamw", lr=0.01, schedule="onecycle")
+    chapter4 = Rung(
+        "chapter 4",
+        f"chapter 4's CNN and first recipe: SGD at 0.1, batches of 64, {epochs} epochs, "
+        "the last at a tenth of the rate",
+        epochs=epochs,
+        cap=epochs + epochs // 2,
+    )
+    small = chapter4.then(
+        "small network + BatchNorm",
+        "two convolutions (24 and 32 filters) instead of four, each followed by BatchNorm",
+        net="small + BatchNorm",
+    )
+    onecycle = small.then(
+        "one-cycle AdamW",
+        "AdamW on a one-cycle schedule: warm up to 0.01, then anneal",
+        optimizer="adamw",
+        lr=0.01,
+        schedule="onecycle",
+    )
     fewer = onecycle.then("2 epochs", "2 epochs instead of 4", epochs=2)
     batch = fewer.then("batch 256", "batches of 256 instead of 64", batch_size=256)
     bf16 = batch.then("bfloat16", "bfloat16 autocast, where runtime.precision() picks it", precision="auto")
@@ -157,7 +179,9 @@ def time_to_target(seconds, accuracy, target: float) -> float | None:
     if not 0 < target <= 1:
         raise ValueError(f"target must be an accuracy in (0, 1], got {target!r}")
     if len(seconds) != len(accuracy):
-        raise ValueError(f"seconds and accuracy must have the same length, got {len(seconds)} and {len(accuracy)}")
+        raise ValueError(
+            f"seconds and accuracy must have the same length, got {len(seconds)} and {len(accuracy)}"
+        )
     return next((s for s, a in zip(seconds, accuracy) if a >= target), None)
 
 
@@ -183,8 +207,17 @@ def _optimizer(rung: Rung, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(model.parameters(), lr=rung.lr)
 
 
-def train_rung(rung: Rung, x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor, *,
-               goal: float, evals: int = EVALS, seed: int = 0) -> Trace:
+def train_rung(
+    rung: Rung,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    x_val: torch.Tensor,
+    y_val: torch.Tensor,
+    *,
+    goal: float,
+    evals: int = EVALS,
+    seed: int = 0,
+) -> Trace:
     """Train a fresh network as ``rung`` says on (x, y), validating on (x_val, y_val) ``evals`` times."""
     runtime._check_positive_int("evals", evals)
     runtime.seed_everything(seed)
@@ -202,9 +235,18 @@ def train_rung(rung: Rung, x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor
         order = torch.randperm(len(x), generator=generator).to(x.device)
         for start in range(0, len(x), chunk):
             begin = time.perf_counter()
-            part = order[start:start + chunk]  # the loop shuffles inside the part too
-            train_epoch(model, x[part], y[part], optimizer, batch_size=rung.batch_size, scheduler=scheduler,
-                        generator=generator, precision=precision, channels_last=rung.channels_last)
+            part = order[start : start + chunk]  # the loop shuffles inside the part too
+            train_epoch(
+                model,
+                x[part],
+                y[part],
+                optimizer,
+                batch_size=rung.batch_size,
+                scheduler=scheduler,
+                generator=generator,
+                precision=precision,
+                channels_last=rung.channels_last,
+            )
             elapsed += time.perf_counter() - begin
             trace.seconds.append(elapsed)
             trace.accuracy.append(evaluate(model, x_val, y_val)[1])  # the clock is stopped
@@ -216,11 +258,21 @@ def train_rung(rung: Rung, x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor
     return trace
 
 
-def run(rungs: list[Rung], data: mnist_data.MNIST, *, goal: float | None = None, evals: int = EVALS,
-        seed: int = 0, device: torch.device | str | None = None, verbose: bool = True) -> list[Trace]:
+def run(
+    rungs: list[Rung],
+    data: mnist_data.MNIST,
+    *,
+    goal: float | None = None,
+    evals: int = EVALS,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    verbose: bool = True,
+) -> list[Trace]:
     """Train every rung side by side on ``data``'s training split, timed against its validation split."""
     if not isinstance(data, mnist_data.MNIST):
-        raise TypeError(f"data must be a digitlab.data.MNIST (from data.load_mnist()), got {type(data).__name__}")
+        raise TypeError(
+            f"data must be a digitlab.data.MNIST (from data.load_mnist()), got {type(data).__name__}"
+        )
     if len(data.y_val) == 0:
         raise ValueError("data must have a validation split: use data.load_mnist(validation=...)")
     if not rungs or not all(isinstance(r, Rung) for r in rungs):
@@ -236,8 +288,11 @@ def run(rungs: list[Rung], data: mnist_data.MNIST, *, goal: float | None = None,
         if verbose:
             reached = trace.time_to(goal)
             when = f"{reached:.1f} s" if reached is not None else "not reached"
-            print(f"{i} {rung.step}: {percent(goal)} validation accuracy: {when}; "
-                  f"{trace.accuracy[-1]:.2%} after {trace.seconds[-1]:.1f} s of training", flush=True)
+            print(
+                f"{i} {rung.step}: {percent(goal)} validation accuracy: {when}; "
+                f"{trace.accuracy[-1]:.2%} after {trace.seconds[-1]:.1f} s of training",
+                flush=True,
+            )
     return traces
 
 
@@ -273,10 +328,18 @@ def table(traces: list[Trace], goal: float | None = None):
     import pandas as pd
 
     goal = target() if goal is None else goal
-    rows = [{"step": t.rung.step, "what changed": t.rung.change + note(t, goal),
-             f"seconds to {percent(goal)}": _seconds(t.time_to(goal)),
-             "validation accuracy": f"{t.accuracy[-1]:.2%}", "training seconds": f"{t.seconds[-1]:.1f}",
-             "epochs": f"{t.epochs:.3g}", "precision": t.precision} for t in traces]
+    rows = [
+        {
+            "step": t.rung.step,
+            "what changed": t.rung.change + note(t, goal),
+            f"seconds to {percent(goal)}": _seconds(t.time_to(goal)),
+            "validation accuracy": f"{t.accuracy[-1]:.2%}",
+            "training seconds": f"{t.seconds[-1]:.1f}",
+            "epochs": f"{t.epochs:.3g}",
+            "precision": t.precision,
+        }
+        for t in traces
+    ]
     return pd.DataFrame(rows).rename_axis("#")
 
 
@@ -320,15 +383,20 @@ def main(seed: int = 0) -> int:
     """``digitlab speedrun``: run the ladder, print its table, check the final recipe on the test set once."""
     goal = target()
     mnist = mnist_data.load_mnist(normalize=False, validation=validation_size())
-    print(f"speedrun on {runtime.cpu_name()} ({runtime.device()}, "
-          f"{torch.get_num_threads()} threads, precision here: {runtime.precision()}); "
-          f"{len(mnist.y_train):,} training and {len(mnist.y_val):,} validation images"
-          f"{' (quick mode)' if runtime.is_quick() else ''}; seconds are training only", flush=True)
+    print(
+        f"speedrun on {runtime.cpu_name()} ({runtime.device()}, "
+        f"{torch.get_num_threads()} threads, precision here: {runtime.precision()}); "
+        f"{len(mnist.y_train):,} training and {len(mnist.y_val):,} validation images"
+        f"{' (quick mode)' if runtime.is_quick() else ''}; seconds are training only",
+        flush=True,
+    )
     traces = run(ladder(), mnist, goal=goal, seed=seed)
     with __import__("pandas").option_context("display.max_colwidth", 200, "display.width", 250):
         print(table(traces, goal).to_string())
     accuracy = final_test_accuracy(traces[-1], mnist)
-    print(f"final recipe on the test set (once): {accuracy:.2%} after {traces[-1].seconds[-1]:.1f} s of training")
+    print(
+        f"final recipe on the test set (once): {accuracy:.2%} after {traces[-1].seconds[-1]:.1f} s of training"
+    )
     print(last_line(traces, goal))
     return 0
 

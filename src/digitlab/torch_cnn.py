@@ -20,8 +20,9 @@ class CNN(nn.Module):
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
         self.conv1 = nn.Sequential(*conv_relu(1, 8, batch_norm), nn.MaxPool2d(2))
-        self.conv2 = nn.Sequential(*conv_relu(8, 16, batch_norm), *conv_relu(16, 32, batch_norm),
-                                   nn.MaxPool2d(2))
+        self.conv2 = nn.Sequential(
+            *conv_relu(8, 16, batch_norm), *conv_relu(16, 32, batch_norm), nn.MaxPool2d(2)
+        )
         self.conv3 = nn.Sequential(*conv_relu(32, 256, batch_norm))
         self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
         self.out = nn.Linear(256 * 7 * 7, 10)
@@ -35,8 +36,7 @@ class CNN(nn.Module):
 def conv_relu(c_in: int, c_out: int, batch_norm: bool = False) -> list[nn.Module]:
     """A 5x5 convolution that keeps the image size, then ReLU (with BatchNorm in between if asked)."""
     if batch_norm:  # BatchNorm subtracts the mean, so the convolution's bias would be wasted
-        return [nn.Conv2d(c_in, c_out, 5, stride=1, padding=2, bias=False), nn.BatchNorm2d(c_out),
-                nn.ReLU()]
+        return [nn.Conv2d(c_in, c_out, 5, stride=1, padding=2, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
     return [nn.Conv2d(c_in, c_out, 5, stride=1, padding=2), nn.ReLU()]
 
 
@@ -61,8 +61,9 @@ def as_images(x) -> torch.Tensor:
     elif t.ndim == 4 and t.shape[1:] == (28, 28, 1):
         t = t.permute(0, 3, 1, 2)
     elif not (t.ndim == 4 and t.shape[1:] == (1, 28, 28)):
-        raise ValueError("x must have shape (N, 784), (N, 28, 28), (N, 28, 28, 1) or (N, 1, 28, 28); "
-                         f"got {tuple(t.shape)}")
+        raise ValueError(
+            f"x must have shape (N, 784), (N, 28, 28), (N, 28, 28, 1) or (N, 1, 28, 28); got {tuple(t.shape)}"
+        )
     return t.float().contiguous()
 
 

@@ -70,23 +70,38 @@ class EnsembleSettings:
     version: int = 3
 
 
-def make_card(model: nn.Module, history: dict[str, list[float]], test_accuracy: float, batch_size: int,
-              **extra) -> Card:
+def make_card(
+    model: nn.Module, history: dict[str, list[float]], test_accuracy: float, batch_size: int, **extra
+) -> Card:
     """The card of a model trained by ``torch_train.fit``, with its one test accuracy."""
-    return Card(test_accuracy=float(test_accuracy), epochs=len(history["seconds"]),
-                seconds_per_epoch=round(float(np.mean(history["seconds"])), 2), params=count_params(model),
-                batch_size=batch_size, val_accuracy=history["val_accuracy"][-1],
-                seconds_to_99=seconds_to_reach(history, 0.99),
-                extra=dict(extra, precision=runtime.precision(), loss=[round(v, 4) for v in history["loss"]]))
+    return Card(
+        test_accuracy=float(test_accuracy),
+        epochs=len(history["seconds"]),
+        seconds_per_epoch=round(float(np.mean(history["seconds"])), 2),
+        params=count_params(model),
+        batch_size=batch_size,
+        val_accuracy=history["val_accuracy"][-1],
+        seconds_to_99=seconds_to_reach(history, 0.99),
+        extra=dict(extra, precision=runtime.precision(), loss=[round(v, 4) for v in history["loss"]]),
+    )
 
 
 def train_cnn(settings: CNNSettings) -> tuple[CNN, Card]:
     """Train chapter 4's CNN as the chapter does; return it with its card."""
     runtime.seed_everything(0)
     model = CNN(batch_norm=settings.batch_norm, dropout=settings.dropout)
-    split = mnist_data.load_mnist(validation=runtime.pick(full=settings.validation, quick=settings.validation // 10))
-    history = fit(model, split, runtime.epochs(full=settings.epochs, quick=settings.quick_epochs), lr=settings.lr,
-                  schedule=settings.schedule, batch_size=settings.batch_size, verbose=False)
+    split = mnist_data.load_mnist(
+        validation=runtime.pick(full=settings.validation, quick=settings.validation // 10)
+    )
+    history = fit(
+        model,
+        split,
+        runtime.epochs(full=settings.epochs, quick=settings.quick_epochs),
+        lr=settings.lr,
+        schedule=settings.schedule,
+        batch_size=settings.batch_size,
+        verbose=False,
+    )
     _, accuracy = evaluate(model, split.x_test, split.y_test)
     return model, make_card(model, history, accuracy, settings.batch_size)
 
@@ -102,28 +117,53 @@ def train_member(settings: MemberSettings) -> tuple[nn.Module, Card]:
     """Train a member of chapter 7's committee on the training split (the validation split held out)."""
     runtime.seed_everything(settings.seed)
     model = build_member(settings)
-    split = mnist_data.load_mnist(validation=runtime.pick(full=settings.validation, quick=settings.validation // 10))
-    history = train_strong(model, split, runtime.epochs(full=settings.epochs, quick=settings.quick_epochs),
-                           lr=settings.lr, weight_decay=settings.weight_decay, batch_size=settings.batch_size,
-                           augment=settings.augment, label_smoothing=settings.label_smoothing, seed=settings.seed,
-                           validate_every_epoch=False, verbose=False)
+    split = mnist_data.load_mnist(
+        validation=runtime.pick(full=settings.validation, quick=settings.validation // 10)
+    )
+    history = train_strong(
+        model,
+        split,
+        runtime.epochs(full=settings.epochs, quick=settings.quick_epochs),
+        lr=settings.lr,
+        weight_decay=settings.weight_decay,
+        batch_size=settings.batch_size,
+        augment=settings.augment,
+        label_smoothing=settings.label_smoothing,
+        seed=settings.seed,
+        validate_every_epoch=False,
+        verbose=False,
+    )
     _, accuracy = evaluate(model, split.x_test, split.y_test)
-    card = make_card(model, history, accuracy, settings.batch_size, seed=settings.seed,
-                     recipe="AdamW, one-cycle, label smoothing, random affine augmentation")
+    card = make_card(
+        model,
+        history,
+        accuracy,
+        settings.batch_size,
+        seed=settings.seed,
+        recipe="AdamW, one-cycle, label smoothing, random affine augmentation",
+    )
     return model, card
 
 
 def train_ensemble(settings: EnsembleSettings, *members: nn.Module) -> tuple[Ensemble, Card]:
     """The ensemble of the trained ``members`` (the zoo passes them in the order of ``settings.members``), tested."""
     if len(members) != len(settings.members):
-        raise ValueError(f"members must be the {len(settings.members)} trained models {settings.members}, "
-                         f"got {len(members)}")
+        raise ValueError(
+            f"members must be the {len(settings.members)} trained models {settings.members}, "
+            f"got {len(members)}"
+        )
     ensemble = Ensemble(list(members)).eval()
     split = mnist_data.load_mnist(validation=validation_size())
     _, val_accuracy = evaluate(ensemble, split.x_val, split.y_val)
     _, accuracy = evaluate(ensemble, split.x_test, split.y_test)
-    return ensemble, Card(test_accuracy=accuracy, epochs=0, seconds_per_epoch=0.0, params=count_params(ensemble),
-                          val_accuracy=val_accuracy, extra={"members": list(settings.members)})
+    return ensemble, Card(
+        test_accuracy=accuracy,
+        epochs=0,
+        seconds_per_epoch=0.0,
+        params=count_params(ensemble),
+        val_accuracy=val_accuracy,
+        extra={"members": list(settings.members)},
+    )
 
 
 def save_state(model: nn.Module, path) -> None:
@@ -153,23 +193,50 @@ def load_ensemble(path, settings: EnsembleSettings) -> Ensemble:
 
 
 def _cnn(name: str, about: str, **settings) -> Recipe:
-    return Recipe(name=name, framework="pytorch", suffix=".pt", settings=CNNSettings(**settings),
-                  train=train_cnn, load=load_cnn, save=save_state, description=about)
+    return Recipe(
+        name=name,
+        framework="pytorch",
+        suffix=".pt",
+        settings=CNNSettings(**settings),
+        train=train_cnn,
+        load=load_cnn,
+        save=save_state,
+        description=about,
+    )
 
 
 def _member(name: str, about: str, **settings) -> Recipe:
-    return Recipe(name=name, framework="pytorch", suffix=".pt", settings=MemberSettings(**settings),
-                  train=train_member, load=load_member, save=save_state, description=about)
+    return Recipe(
+        name=name,
+        framework="pytorch",
+        suffix=".pt",
+        settings=MemberSettings(**settings),
+        train=train_member,
+        load=load_member,
+        save=save_state,
+        description=about,
+    )
 
 
 TORCH_CNN = _cnn("torch_cnn", "chapter 4's CNN")
-TORCH_CNN_BN = _cnn("torch_cnn_bn", "chapter 4's CNN with BatchNorm and Dropout", batch_norm=True, dropout=0.5)
+TORCH_CNN_BN = _cnn(
+    "torch_cnn_bn", "chapter 4's CNN with BatchNorm and Dropout", batch_norm=True, dropout=0.5
+)
 TORCH_STRONG = _member("torch_strong", "chapter 7's strong CNN (3x3 kernels, a residual block)")
-TORCH_K3 = _member("torch_k3", "chapter 7's committee member with plain 3x3 kernels", kernel=3, plain=True, seed=3)
+TORCH_K3 = _member(
+    "torch_k3", "chapter 7's committee member with plain 3x3 kernels", kernel=3, plain=True, seed=3
+)
 TORCH_K5 = _member("torch_k5", "chapter 7's committee member with 5x5 kernels", kernel=5, seed=1)
 TORCH_K7 = _member("torch_k7", "chapter 7's committee member with 7x7 kernels", kernel=7, seed=2)
 MEMBERS = (TORCH_STRONG, TORCH_K3, TORCH_K5, TORCH_K7)
-TORCH_ENSEMBLE = Recipe(name="torch_ensemble", framework="pytorch", suffix=".pt", settings=EnsembleSettings(),
-                        train=train_ensemble, load=load_ensemble, save=save_state,
-                        description="chapter 7's committee: the average of four small CNNs with 3x3, 5x5, 7x7 kernels",
-                        requires=EnsembleSettings().members)
+TORCH_ENSEMBLE = Recipe(
+    name="torch_ensemble",
+    framework="pytorch",
+    suffix=".pt",
+    settings=EnsembleSettings(),
+    train=train_ensemble,
+    load=load_ensemble,
+    save=save_state,
+    description="chapter 7's committee: the average of four small CNNs with 3x3, 5x5, 7x7 kernels",
+    requires=EnsembleSettings().members,
+)

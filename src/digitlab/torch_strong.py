@@ -33,8 +33,11 @@ class Standardize(nn.Module):
 
 def conv_bn(c_in: int, c_out: int, batch_norm: bool = True, kernel: int = 3) -> list[nn.Module]:
     """A ``kernel`` x ``kernel`` convolution that keeps the size, BatchNorm (if asked) and ReLU."""
-    return [nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=not batch_norm),
-            nn.BatchNorm2d(c_out) if batch_norm else nn.Identity(), nn.ReLU(inplace=True)]
+    return [
+        nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=not batch_norm),
+        nn.BatchNorm2d(c_out) if batch_norm else nn.Identity(),
+        nn.ReLU(inplace=True),
+    ]
 
 
 class ResidualBlock(nn.Module):
@@ -42,9 +45,11 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, channels: int, batch_norm: bool = True):
         super().__init__()
-        self.body = nn.Sequential(*conv_bn(channels, channels, batch_norm),
-                                  nn.Conv2d(channels, channels, 3, padding=1, bias=not batch_norm),
-                                  nn.BatchNorm2d(channels) if batch_norm else nn.Identity())
+        self.body = nn.Sequential(
+            *conv_bn(channels, channels, batch_norm),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=not batch_norm),
+            nn.BatchNorm2d(channels) if batch_norm else nn.Identity(),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``relu(x + body(x))``."""
@@ -52,8 +57,11 @@ class ResidualBlock(nn.Module):
 
 
 def _check_widths(widths) -> None:
-    if (not isinstance(widths, (tuple, list)) or len(widths) != 3
-            or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)):
+    if (
+        not isinstance(widths, (tuple, list))
+        or len(widths) != 3
+        or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)
+    ):
         raise ValueError(f"widths must be three positive integers, got {widths!r}")
 
 
@@ -70,20 +78,26 @@ class StrongNet(nn.Module):
     brings. The head reads all 7x7 positions, so it knows where each feature is.
     """
 
-    def __init__(self, widths: tuple[int, int, int] = (16, 32, 64), batch_norm: bool = True, dropout: float = 0.0):
+    def __init__(
+        self, widths: tuple[int, int, int] = (16, 32, 64), batch_norm: bool = True, dropout: float = 0.0
+    ):
         super().__init__()
         _check_widths(widths)
         _check_dropout(dropout)
         a, b, c = widths
         self.features = nn.Sequential(
             Standardize(),
-            *conv_bn(1, a, batch_norm), nn.MaxPool2d(2),  # 28 -> 14
-            *conv_bn(a, b, batch_norm), *conv_bn(b, b, batch_norm), nn.MaxPool2d(2),  # 14 -> 7
+            *conv_bn(1, a, batch_norm),
+            nn.MaxPool2d(2),  # 28 -> 14
+            *conv_bn(a, b, batch_norm),
+            *conv_bn(b, b, batch_norm),
+            nn.MaxPool2d(2),  # 14 -> 7
             *conv_bn(b, c, batch_norm),
             ResidualBlock(c, batch_norm),
         )
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout) if dropout else nn.Identity(),
-                                  nn.Linear(c * 7 * 7, 10))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Dropout(dropout) if dropout else nn.Identity(), nn.Linear(c * 7 * 7, 10)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits [N, 10] for pixels in [0, 1] of shape [N, 1, 28, 28]."""
@@ -106,12 +120,15 @@ class KernelNet(nn.Module):
         a, b, c = widths
         self.features = nn.Sequential(
             Standardize(),
-            *conv_bn(1, a, kernel=kernel), nn.MaxPool2d(2),
-            *conv_bn(a, b, kernel=kernel), nn.MaxPool2d(2),
+            *conv_bn(1, a, kernel=kernel),
+            nn.MaxPool2d(2),
+            *conv_bn(a, b, kernel=kernel),
+            nn.MaxPool2d(2),
             *conv_bn(b, c, kernel=kernel),
         )
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout) if dropout else nn.Identity(),
-                                  nn.Linear(c * 7 * 7, 10))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Dropout(dropout) if dropout else nn.Identity(), nn.Linear(c * 7 * 7, 10)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits [N, 10] for pixels in [0, 1] of shape [N, 1, 28, 28]."""
@@ -133,12 +150,24 @@ class Ensemble(nn.Module):
         return torch.log(probs.clamp_min(1e-12))
 
 
-def train_strong(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, lr: float = 3e-3,
-                 weight_decay: float = 5e-4, batch_size: int = 128, schedule: str = "onecycle",
-                 augment: bool = True, label_smoothing: float = 0.1, seed: int = 0,
-                 device: torch.device | str | None = None, precision: str | None = None,
-                 channels_last: bool | None = None, validate_every_epoch: bool = True,
-                 verbose: bool = True) -> dict[str, list[float]]:
+def train_strong(
+    model: nn.Module,
+    data: mnist_data.MNIST,
+    epochs: int,
+    *,
+    lr: float = 3e-3,
+    weight_decay: float = 5e-4,
+    batch_size: int = 128,
+    schedule: str = "onecycle",
+    augment: bool = True,
+    label_smoothing: float = 0.1,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    precision: str | None = None,
+    channels_last: bool | None = None,
+    validate_every_epoch: bool = True,
+    verbose: bool = True,
+) -> dict[str, list[float]]:
     """Chapter 7's recipe: AdamW, a per-step schedule, label smoothing and on-device augmentation.
 
     ``augment=True`` applies random affine transforms to every batch. Training runs
@@ -151,7 +180,20 @@ def train_strong(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, lr: f
     generator = torch.Generator().manual_seed(seed)
     transform = (lambda xb: aug.random_affine(xb, generator=generator)) if augment else None
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    return fit(model, data, epochs, optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
-               loss_fn=nn.CrossEntropyLoss(label_smoothing=label_smoothing), transform=transform, seed=seed,
-               device=device, precision=precision, channels_last=channels_last,
-               validate_every_epoch=validate_every_epoch, verbose=verbose)
+    return fit(
+        model,
+        data,
+        epochs,
+        optimizer=optimizer,
+        lr=lr,
+        schedule=schedule,
+        batch_size=batch_size,
+        loss_fn=nn.CrossEntropyLoss(label_smoothing=label_smoothing),
+        transform=transform,
+        seed=seed,
+        device=device,
+        precision=precision,
+        channels_last=channels_last,
+        validate_every_epoch=validate_every_epoch,
+        verbose=verbose,
+    )

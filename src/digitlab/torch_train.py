@@ -27,8 +27,14 @@ SCHEDULES = ("constant", "onecycle", "cosine", "last_epoch_drop")
 FINAL_LR_FACTOR = 0.1  # "last_epoch_drop": the last epoch runs at a tenth of the rate
 
 
-def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = BATCH_SIZE, *, shuffle: bool = True,
-            generator: torch.Generator | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def batches(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = BATCH_SIZE,
+    *,
+    shuffle: bool = True,
+    generator: torch.Generator | None = None,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The fast path: batches of (x, y) sliced by an index tensor on their device, in a fresh order if ``shuffle``."""
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
@@ -37,7 +43,7 @@ def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = BATCH_SIZE, *, s
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     order = order.to(x.device)
     for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         yield x[idx], y[idx]
 
 
@@ -50,10 +56,20 @@ def autocast(device: torch.device, precision: str = "float32") -> contextlib.Abs
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
-def train_epoch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer, *,
-                batch_size: int = BATCH_SIZE, scheduler=None, generator: torch.Generator | None = None,
-                precision: str = "float32", channels_last: bool = False,
-                loss_fn: Callable | None = None, transform: Callable | None = None) -> float:
+def train_epoch(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    *,
+    batch_size: int = BATCH_SIZE,
+    scheduler=None,
+    generator: torch.Generator | None = None,
+    precision: str = "float32",
+    channels_last: bool = False,
+    loss_fn: Callable | None = None,
+    transform: Callable | None = None,
+) -> float:
     """One pass over (x, y), tensors on the model's device, in a shuffled order; returns the mean training loss.
 
     ``scheduler`` (if any) is stepped after every batch; ``transform`` (augmentation, say) maps each
@@ -88,14 +104,20 @@ def _tensors(model: nn.Module, x, y=None):
     x = x if ready else as_images(x).to(device)
     if y is None:
         return x
-    y = y if isinstance(y, torch.Tensor) and y.device == device and y.dtype == torch.long else as_labels(y).to(device)
+    y = (
+        y
+        if isinstance(y, torch.Tensor) and y.device == device and y.dtype == torch.long
+        else as_labels(y).to(device)
+    )
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"x and y must be non-empty and of the same length, got {len(x)} and {len(y)}")
     return x, y
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, x, y, *, batch_size: int = 1000, precision: str = "float32") -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, x, y, *, batch_size: int = 1000, precision: str = "float32"
+) -> tuple[float, float]:
     """Mean cross-entropy loss and accuracy of ``model`` on images ``x`` with labels ``y``."""
     x, y = _tensors(model, x, y)
     model.eval()
@@ -117,7 +139,7 @@ def predict_proba(model: nn.Module, x, *, batch_size: int = 1000, precision: str
     x = _tensors(model, x)
     model.eval()
     with autocast(x.device, precision):
-        parts = [torch.softmax(model(x[i:i + batch_size]).float(), 1) for i in range(0, len(x), batch_size)]
+        parts = [torch.softmax(model(x[i : i + batch_size]).float(), 1) for i in range(0, len(x), batch_size)]
     return torch.cat(parts).cpu().numpy()
 
 
@@ -126,7 +148,9 @@ def predict(model: nn.Module, x, *, batch_size: int = 1000, precision: str = "fl
     return predict_proba(model, x, batch_size=batch_size, precision=precision).argmax(1)
 
 
-def make_schedule(optimizer: torch.optim.Optimizer, schedule: str, lr: float, epochs: int, steps_per_epoch: int):
+def make_schedule(
+    optimizer: torch.optim.Optimizer, schedule: str, lr: float, epochs: int, steps_per_epoch: int
+):
     """A learning-rate scheduler stepped after every batch.
 
     ``constant``; ``onecycle`` (warm up over the first quarter, then anneal to almost zero; constant
@@ -140,19 +164,33 @@ def make_schedule(optimizer: torch.optim.Optimizer, schedule: str, lr: float, ep
     runtime._check_positive_int("steps_per_epoch", steps_per_epoch)
     total = epochs * steps_per_epoch
     if schedule == "onecycle" and total >= 4:  # OneCycleLR divides by zero on fewer steps
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total,
-                                                   pct_start=max(0.25, 2 / total))
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=lr, total_steps=total, pct_start=max(0.25, 2 / total)
+        )
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
     drop = (epochs - 1) * steps_per_epoch if schedule == "last_epoch_drop" and epochs > 1 else total + 1
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: FINAL_LR_FACTOR if step >= drop else 1.0)
 
 
-def fit(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, optimizer: torch.optim.Optimizer | None = None,
-        lr: float = 0.1, schedule: str = "onecycle", batch_size: int = BATCH_SIZE, loss_fn: Callable | None = None,
-        transform: Callable | None = None, seed: int = 0, device: torch.device | str | None = None,
-        precision: str | None = None, channels_last: bool | None = None, validate_every_epoch: bool = True,
-        verbose: bool = True) -> dict[str, list[float]]:
+def fit(
+    model: nn.Module,
+    data: mnist_data.MNIST,
+    epochs: int,
+    *,
+    optimizer: torch.optim.Optimizer | None = None,
+    lr: float = 0.1,
+    schedule: str = "onecycle",
+    batch_size: int = BATCH_SIZE,
+    loss_fn: Callable | None = None,
+    transform: Callable | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    precision: str | None = None,
+    channels_last: bool | None = None,
+    validate_every_epoch: bool = True,
+    verbose: bool = True,
+) -> dict[str, list[float]]:
     """Train ``model`` for ``epochs`` with ``train_epoch``, validating on ``data``'s validation split; return the history.
 
     The optimizer defaults to SGD at ``lr``; ``schedule`` (see ``make_schedule``) sets its rate at
@@ -165,11 +203,14 @@ def fit(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, optimizer: tor
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(data, mnist_data.MNIST):
-        raise TypeError(f"data must be a digitlab.data.MNIST (from data.load_mnist()), got {type(data).__name__}")
+        raise TypeError(
+            f"data must be a digitlab.data.MNIST (from data.load_mnist()), got {type(data).__name__}"
+        )
     runtime._check_positive_int("epochs", epochs)
     if len(data.y_val) == 0:
-        raise ValueError("data must have a validation split to monitor training on: "
-                         "use data.load_mnist(validation=...)")
+        raise ValueError(
+            "data must have a validation split to monitor training on: use data.load_mnist(validation=...)"
+        )
     device = runtime.device() if device is None else torch.device(device)
     precision = runtime.precision() if precision is None else precision
     autocast(device, precision)  # checks the name before any training
@@ -185,18 +226,34 @@ def fit(model: nn.Module, data: mnist_data.MNIST, epochs: int, *, optimizer: tor
     history: dict[str, list[float]] = {k: [] for k in ("loss", "val_loss", "val_accuracy", "seconds")}
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
-        loss = train_epoch(model, x, y, optimizer, batch_size=batch_size, scheduler=recorder, generator=generator,
-                           precision=precision, channels_last=channels_last, loss_fn=loss_fn, transform=transform)
+        loss = train_epoch(
+            model,
+            x,
+            y,
+            optimizer,
+            batch_size=batch_size,
+            scheduler=recorder,
+            generator=generator,
+            precision=precision,
+            channels_last=channels_last,
+            loss_fn=loss_fn,
+            transform=transform,
+        )
         seconds = time.perf_counter() - start
         validated = validate_every_epoch or epoch == epochs
         val_loss, val_acc = evaluate(model, x_val, y_val) if validated else (float("nan"),) * 2
         for key, value in zip(history, (loss, val_loss, val_acc, seconds)):
             history[key].append(value)
         if verbose:
-            print(f"epoch {epoch}/{epochs}: loss {loss:.4f}, validation loss {val_loss:.4f}, "
-                  f"validation accuracy {val_acc:.4f} ({seconds:.1f} s)", flush=True)
+            print(
+                f"epoch {epoch}/{epochs}: loss {loss:.4f}, validation loss {val_loss:.4f}, "
+                f"validation accuracy {val_acc:.4f} ({seconds:.1f} s)",
+                flush=True,
+            )
     history["lr"] = rates
-    if channels_last:  # hand the model back in the usual layout: a reloaded copy then computes bit for bit the same
+    if (
+        channels_last
+    ):  # hand the model back in the usual layout: a reloaded copy then computes bit for bit the same
         model.to(memory_format=torch.contiguous_format)
     model.eval()
     return history

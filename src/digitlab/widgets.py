@@ -52,7 +52,8 @@ def probability_bars(probabilities: Sequence[float]) -> str:
             f"<div style='display:flex;align-items:center;height:22px;font-family:monospace'>"
             f"<b style='width:1.5em'>{digit}</b>"
             f"<div style='width:{value * 160:.0f}px;height:14px;background:{colour}'></div>"
-            f"<span style='margin-left:6px'>{value:.1%}</span></div>")
+            f"<span style='margin-left:6px'>{value:.1%}</span></div>"
+        )
     return "".join(rows)
 
 
@@ -68,8 +69,9 @@ def snapshot(strokes: Sequence[Stroke], backend: predict.Backend):
 
     mnist, p = read_drawing(strokes, backend)
     fig, axes = plt.subplots(1, 3, figsize=(9, 3), gridspec_kw={"width_ratios": [1, 1, 1.3]})
-    for ax, image, title in zip(axes, (render_strokes(strokes), mnist), ("what you drew", "what the model sees"),
-                                strict=False):
+    for ax, image, title in zip(
+        axes, (render_strokes(strokes), mnist), ("what you drew", "what the model sees"), strict=False
+    ):
         ax.imshow(image, cmap="gray", vmin=0, vmax=255)
         ax.set_title(title)
         ax.axis("off")
@@ -150,7 +152,9 @@ class DigitPad:
             import ipywidgets as w
             from ipycanvas import Canvas
         except ImportError as e:
-            raise ImportError('the pad needs ipywidgets and ipycanvas: pip install "digitlab[widgets]"') from e
+            raise ImportError(
+                'the pad needs ipywidgets and ipycanvas: pip install "digitlab[widgets]"'
+            ) from e
         if runtime.in_colab():  # Colab shows third-party widgets only with its custom manager
             from google.colab import output
 

@@ -124,8 +124,11 @@ def get(name: str, retrain: bool = False, verbose: bool = True) -> Any:
         required = _required(r)
         start = time.perf_counter()
         model, measured = r.train(r.settings, *required)
-        measured = dataclasses.replace(measured, train_seconds=round(time.perf_counter() - start, 2),
-                                       side_by_side=int(os.environ.get("DIGITLAB_WORKERS", "1")))
+        measured = dataclasses.replace(
+            measured,
+            train_seconds=round(time.perf_counter() - start, 2),
+            side_by_side=int(os.environ.get("DIGITLAB_WORKERS", "1")),
+        )
         save(name, model, measured)
     _LOADED[key] = model
     return model
@@ -187,8 +190,11 @@ def stale_settings(name: str) -> str:
     if not saved.settings_hash:
         return "the card predates recipe settings"
     now, old = settings_dict(settings), saved.settings
-    changed = [f"{key}: {old.get(key)!r} -> {now.get(key)!r}" for key in sorted(set(old) | set(now))
-               if old.get(key) != now.get(key)]
+    changed = [
+        f"{key}: {old.get(key)!r} -> {now.get(key)!r}"
+        for key in sorted(set(old) | set(now))
+        if old.get(key) != now.get(key)
+    ]
     return ", ".join(changed) or "the settings hash differs"
 
 
@@ -216,11 +222,14 @@ def prefetch(names: Iterable[str], workers: int | None = None) -> list[str]:
             get(name)
         return missing
     threads = max(1, (os.cpu_count() or 1) // workers)
-    print(f"zoo: training {', '.join(missing)} ({mode()} mode), {workers} at a time, "
-          f"{threads} thread{'s' * (threads > 1)} each")
+    print(
+        f"zoo: training {', '.join(missing)} ({mode()} mode), {workers} at a time, "
+        f"{threads} thread{'s' * (threads > 1)} each"
+    )
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: safe inside Jupyter and with torch
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_limit_threads,
-                             initargs=(threads, workers)) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_limit_threads, initargs=(threads, workers)
+    ) as pool:
         for name in pool.map(_train_in_worker, missing):
             print(f"zoo: trained {name} in {card(name).train_seconds:.0f} s")
     return missing
@@ -250,10 +259,16 @@ def save(name: str, model: Any, measured: Card) -> Path:
         raise ValueError(f"measured must be a digitlab.recipe.Card, got {type(measured).__name__}")
     r = recipe(name)
     measured = dataclasses.replace(
-        measured, name=name, framework=r.framework, mode=mode(), settings=settings_dict(r.settings),
+        measured,
+        name=name,
+        framework=r.framework,
+        mode=mode(),
+        settings=settings_dict(r.settings),
         settings_hash=settings_hash(r.settings),
         env={k: runtime._version(k) for k in ("numpy", "tensorflow", "keras", "torch")},
-        device=runtime.accelerator(), trained_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        device=runtime.accelerator(),
+        trained_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+    )
     path = model_path(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=r.suffix)

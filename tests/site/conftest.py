@@ -82,7 +82,7 @@ class _PublishedHandler(http.server.SimpleHTTPRequestHandler):
 
     def translate_path(self, path):
         local = super().translate_path(path)
-        relative = local[len(self.directory):].lstrip("/")
+        relative = local[len(self.directory) :].lstrip("/")
         found = published_file(ZH if relative == ZH.rstrip("/") else relative)
         return str(found) if found is not None else local
 

@@ -54,7 +54,7 @@ def published_file(path: str) -> Path | None:
         return None
     for prefix, folder in published().items():
         if path.startswith(prefix):
-            return folder / path[len(prefix):]
+            return folder / path[len(prefix) :]
     return None
 
 
@@ -173,9 +173,7 @@ def _on_response(response, base: str, result: Visit) -> None:
 
 def _load_lazy_images(page) -> None:
     """Make lazy images load now, then wait until every image has finished (or failed)."""
-    page.evaluate(
-        "document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')"
-    )
+    page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
     page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=15_000)
 
 

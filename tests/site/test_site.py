@@ -63,8 +63,11 @@ def test_no_third_party_requests(every_visit):
 def test_formulas_render(every_visit):
     """MathJax, served by the site, renders every formula of every page."""
     assert sum(v.formulas for v in every_visit.values()), "no page has a formula"
-    problems = {path: f"{v.typeset} of {v.formulas} formulas rendered"
-                for path, v in every_visit.items() if v.typeset != v.formulas}
+    problems = {
+        path: f"{v.typeset} of {v.formulas} formulas rendered"
+        for path, v in every_visit.items()
+        if v.typeset != v.formulas
+    }
     assert not problems, "formulas not rendered:\n" + "\n".join(f"  {p}: {w}" for p, w in problems.items())
 
 
@@ -119,9 +122,7 @@ def test_solutions_start_collapsed(every_visit):
     for nb in built_chapters(visits):
         tagged = [c for c in code_cells(nb) if "solution" in c["metadata"].get("tags", [])]
         shown = visits[f"book/{nb.stem}.html"].solutions
-        assert len(shown) == len(tagged), (
-            f"{nb.name}: {len(tagged)} solutions, {len(shown)} on page"
-        )
+        assert len(shown) == len(tagged), f"{nb.name}: {len(tagged)} solutions, {len(shown)} on page"
         for state in shown:
             hidden = state["has_dropdown"] and not state["open"] and not state["code_visible"]
             assert hidden, f"{nb.name}: a solution is not collapsed: {state}"
@@ -135,14 +136,10 @@ def test_search_finds_confusion_matrix(site, server, browser):
     block_external(page, server)
     page.goto(server + "search.html?q=" + phrase.replace(" ", "+"))
     page.wait_for_selector("#search-results .search-summary", timeout=30_000)
-    links = page.eval_on_selector_all(
-        "#search-results ul.search li a", "els => els.map(e => e.href)"
-    )
+    links = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.href)")
     page.close()
     found = {urlparse(u).path.lstrip("/") for u in links}
-    assert expected <= found, (
-        f"searching {phrase!r} found {sorted(found)}, not all of {sorted(expected)}"
-    )
+    assert expected <= found, f"searching {phrase!r} found {sorted(found)}, not all of {sorted(expected)}"
 
 
 def test_language_links_lead_to_the_same_page(visits, visits_zh, server):
@@ -202,15 +199,16 @@ def glued(site: Path) -> dict[str, Counter]:
     Sphinx curls them in English text only (its smart quotes are off for Chinese)."""
     spans = re.compile(r'<span class="pasted-text">(.*?)</span>', flags=re.S)
     straight = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
-    return {path: Counter(v.translate(straight) for v in spans.findall((site / path).read_text(encoding="utf-8")))
-            for path in pages(site)}
+    return {
+        path: Counter(v.translate(straight) for v in spans.findall((site / path).read_text(encoding="utf-8")))
+        for path in pages(site)
+    }
 
 
 def test_every_glued_value_appears_on_the_chinese_pages(site, site_zh):
     english, chinese = glued(site), glued(site_zh)
     assert sum(map(len, english.values())), "no glued value on the English site"
-    problems = {path: dict(values - chinese.get(path, Counter()))
-                for path, values in english.items()}
+    problems = {path: dict(values - chinese.get(path, Counter())) for path, values in english.items()}
     assert not any(problems.values()), "glued values missing on the Chinese pages:\n" + report(problems)
 
 

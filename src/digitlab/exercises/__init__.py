@@ -27,8 +27,23 @@ from digitlab.exercises.core import (
 )
 
 __all__ = [
-    "catalog", "CORRECT", "ERROR", "UNANSWERED", "WRONG", "Exercise", "Result", "Unanswered", "Wrong",
-    "as_array", "as_callable", "as_int", "as_number", "call", "close", "describe", "forbidden",
+    "catalog",
+    "CORRECT",
+    "ERROR",
+    "UNANSWERED",
+    "WRONG",
+    "Exercise",
+    "Result",
+    "Unanswered",
+    "Wrong",
+    "as_array",
+    "as_callable",
+    "as_int",
+    "as_number",
+    "call",
+    "close",
+    "describe",
+    "forbidden",
 ]
 
 
@@ -47,5 +62,8 @@ def catalog(module: str) -> dict[str, dict[str, str]]:
         if e.name != name:
             raise
         return {}
-    return {attr: {"name": ex.name, "hint": ex.hint_text, "solution": ex.solution_text}
-            for attr, ex in vars(chapter).items() if isinstance(ex, Exercise)}
+    return {
+        attr: {"name": ex.name, "hint": ex.hint_text, "solution": ex.solution_text}
+        for attr, ex in vars(chapter).items()
+        if isinstance(ex, Exercise)
+    }

@@ -48,16 +48,19 @@ def _check_average_three(answer) -> str:
 
 
 sevens = Exercise(
-    "ch00.sevens", _check_sevens,
+    "ch00.sevens",
+    _check_sevens,
     hint="`y_test == 7` is an array of True/False; `np.sum` counts the True values.",
 )
 
 pixel_std = Exercise(
-    "ch00.pixel_std", _check_std,
+    "ch00.pixel_std",
+    _check_std,
     hint="Convert `x_train` to float and divide by 255, then call `.std()` on the whole array.",
 )
 
 average_three = Exercise(
-    "ch00.average_three", _check_average_three,
+    "ch00.average_three",
+    _check_average_three,
     hint="Select the rows with `x_train[y_train == 3]`, scale to [0, 1], and average over axis 0.",
 )

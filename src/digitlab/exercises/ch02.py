@@ -18,8 +18,11 @@ DEEPER_FULL, DEEPER_QUICK = 0.97, 0.80  # validation accuracy a second hidden la
 def _check_relu_backward(answer) -> str:
     rng = np.random.default_rng(2)
     z, upstream = rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
-    out = as_array(call(answer, upstream.copy(), z.copy(), what="relu_backward"), z.shape,
-                   "an array shaped like z (the gradient with respect to z)")
+    out = as_array(
+        call(answer, upstream.copy(), z.copy(), what="relu_backward"),
+        z.shape,
+        "an array shaped like z (the gradient with respect to z)",
+    )
     expected = upstream * (z > 0)
     if np.allclose(out, (z > 0).astype(float)):
         raise Wrong("that is ReLU's derivative alone; multiply it by the upstream gradient (chain rule).")
@@ -35,7 +38,10 @@ def _check_planted_bug(answer) -> str:
         raise Wrong(f"expected a class derived from numpy_nets.MLP, got {describe(answer)}.")
     rng = np.random.default_rng(3)
     X, y = rng.normal(size=(5, 6)), rng.integers(0, 3, size=5)
-    buggy, reference = answer((6, 5, 3), seed=0, dtype=np.float64), numpy_nets.MLP((6, 5, 3), seed=0, dtype=np.float64)
+    buggy, reference = (
+        answer((6, 5, 3), seed=0, dtype=np.float64),
+        numpy_nets.MLP((6, 5, 3), seed=0, dtype=np.float64),
+    )
     if buggy.params.keys() != reference.params.keys():
         raise Wrong("keep the parameters as MLP creates them (W1, b1, W2, b2); plant the bug in backward.")
     for name, value in reference.params.items():
@@ -60,40 +66,51 @@ def _check_deeper(answer) -> str:
         raise Wrong(f"the output layer must have 10 units, one per digit, not {outputs}.")
     epochs, budget = len(answer.history_.get("loss", [])), runtime.epochs(**REFERENCE_EPOCHS)
     if epochs != budget:
-        raise Wrong(f"your network trained for {epochs} epoch(s) and numpy_mlp for {budget}: give both the same "
-                    "budget (epochs=np_epochs), or the comparison says nothing about the extra layer.")
+        raise Wrong(
+            f"your network trained for {epochs} epoch(s) and numpy_mlp for {budget}: give both the same "
+            "budget (epochs=np_epochs), or the comparison says nothing about the extra layer."
+        )
     split = data.load_mnist(flatten=True, validation=VALIDATION)
     accuracy = answer.score(split.x_val, split.y_val)
     monitored = answer.history_.get("val_accuracy", [])
     if not monitored:
-        raise Wrong("pass validation=(x_val, y_val) to fit, as for numpy_mlp, so that the run is monitored on "
-                    "the validation split.")
+        raise Wrong(
+            "pass validation=(x_val, y_val) to fit, as for numpy_mlp, so that the run is monitored on "
+            "the validation split."
+        )
     if not np.isclose(monitored[-1], accuracy):
         if np.isclose(monitored[-1], answer.score(split.x_test, split.y_test)):
-            raise Wrong("your run was monitored on the test set; monitor on (x_val, y_val) and keep the test "
-                        "set for the end.")
+            raise Wrong(
+                "your run was monitored on the test set; monitor on (x_val, y_val) and keep the test "
+                "set for the end."
+            )
         raise Wrong("your run was monitored on another split; use the chapter's (x_val, y_val).")
     floor = runtime.expected_accuracy(full=DEEPER_FULL, quick=DEEPER_QUICK)
     if accuracy < floor:
-        raise Wrong(f"validation accuracy {accuracy:.2%} is below {floor:.0%}: check the learning rate and "
-                    "train it like numpy_mlp.")
+        raise Wrong(
+            f"validation accuracy {accuracy:.2%} is below {floor:.0%}: check the learning rate and "
+            "train it like numpy_mlp."
+        )
     return f"{hidden} hidden layers, validation accuracy {accuracy:.2%} after {epochs} epochs, numpy_mlp's budget."
 
 
 relu_backward = Exercise(
-    "ch02.relu_backward", _check_relu_backward,
+    "ch02.relu_backward",
+    _check_relu_backward,
     hint="relu(z) = max(z, 0) has slope 1 where z > 0 and 0 elsewhere; the chain rule multiplies "
     "the upstream gradient by that slope, element by element.",
 )
 
 planted_bug = Exercise(
-    "ch02.planted_bug", _check_planted_bug,
+    "ch02.planted_bug",
+    _check_planted_bug,
     hint="Subclass `numpy_nets.MLP`, override `backward`, call `super().backward(...)` and then "
     "damage one gradient, for example forget the 1/n of the mean or transpose a term.",
 )
 
 deeper_mlp = Exercise(
-    "ch02.deeper_mlp", _check_deeper,
+    "ch02.deeper_mlp",
+    _check_deeper,
     hint="`numpy_nets.MLP` takes the list of layer widths: put two hidden widths between 784 and "
     "10, then copy numpy_mlp's `fit` call (x_fit, y_fit, np_epochs, the same lr, momentum, batch size, "
     "decay and validation=(x_val, y_val)).",

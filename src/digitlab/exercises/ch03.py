@@ -17,7 +17,9 @@ def _check_one_hot(answer) -> str:
         raise Wrong("each row must hold exactly one 1, at the position of its digit.")
     if not (array.argmax(1) == labels).all():
         bad = int(np.flatnonzero(array.argmax(1) != labels)[0])
-        raise Wrong(f"row {bad} has its 1 at position {int(array[bad].argmax())}, but label {bad} is {labels[bad]}.")
+        raise Wrong(
+            f"row {bad} has its 1 at position {int(array[bad].argmax())}, but label {bad} is {labels[bad]}."
+        )
     return "row i has a single 1, in column y_test[i]: that is what to_categorical returns."
 
 
@@ -55,7 +57,9 @@ def _check_wider_adam(answer) -> str:
     if filters != [32, 64, 64]:
         raise Wrong(f"keep the classic convolutions (32, 64, 64 filters); yours have {filters}.")
     if dense != [128, 10]:
-        raise Wrong(f"the classifier should be Dense(128) then Dense(10); yours has Dense layers of {dense} units.")
+        raise Wrong(
+            f"the classifier should be Dense(128) then Dense(10); yours has Dense layers of {dense} units."
+        )
     optimizer = getattr(answer, "optimizer", None)
     if optimizer is None:
         raise Wrong("compile the model (with optimizer='adam') before training it.")
@@ -65,7 +69,9 @@ def _check_wider_adam(answer) -> str:
     accuracy = float((answer.predict(mnist.x_test[:1000], verbose=0).argmax(1) == mnist.y_test[:1000]).mean())
     floor = runtime.pick(full=0.95, quick=0.70)
     if accuracy < floor:
-        raise Wrong(f"the model classifies only {accuracy:.1%} of 1,000 test digits: train it for an epoch first.")
+        raise Wrong(
+            f"the model classifies only {accuracy:.1%} of 1,000 test digits: train it for an epoch first."
+        )
     return f"{answer.count_params():,} parameters, Adam, and {accuracy:.1%} on 1,000 test digits after one epoch."
 
 
@@ -74,43 +80,58 @@ def _check_strided(answer) -> str:
     kinds = _kinds(answer)
     if any("Pooling" in kind for kind in kinds):
         raise Wrong("the model still has a pooling layer; replace each by a stride-2 Conv2D.")
-    strided = [layer for layer in answer.layers
-               if type(layer).__name__ == "Conv2D" and tuple(layer.strides) == (2, 2)]
+    strided = [
+        layer
+        for layer in answer.layers
+        if type(layer).__name__ == "Conv2D" and tuple(layer.strides) == (2, 2)
+    ]
     if len(strided) < 2:
-        raise Wrong(f"expected two Conv2D layers with strides=2 in place of the poolings, found {len(strided)}.")
+        raise Wrong(
+            f"expected two Conv2D layers with strides=2 in place of the poolings, found {len(strided)}."
+        )
     if tuple(answer.input_shape[1:]) != (28, 28, 1) or tuple(answer.output_shape[1:]) != (10,):
-        raise Wrong(f"the model must map (28, 28, 1) images to 10 outputs, not {answer.input_shape[1:]} "
-                    f"to {answer.output_shape[1:]}.")
+        raise Wrong(
+            f"the model must map (28, 28, 1) images to 10 outputs, not {answer.input_shape[1:]} "
+            f"to {answer.output_shape[1:]}."
+        )
     sides = [tuple(layer.output.shape[1:]) for layer in answer.layers if type(layer).__name__ == "Conv2D"]
     if sides[-1] != (3, 3, 64) or (13, 13, 32) not in sides or (5, 5, 64) not in sides:
-        raise Wrong(f"the feature maps should be 13×13×32 and 5×5×64 where the poolings were, and 3×3×64 at "
-                    f"the end, as in the classic network; yours are {sides}.")
+        raise Wrong(
+            f"the feature maps should be 13×13×32 and 5×5×64 where the poolings were, and 3×3×64 at "
+            f"the end, as in the classic network; yours are {sides}."
+        )
     if getattr(answer, "optimizer", None) is None:
         raise Wrong("compile the model (optimizer, loss and metrics) so that it is ready to train.")
-    return (f"no pooling, {len(strided)} strided convolutions and {answer.count_params():,} parameters: "
-            "the downsampling is now learned.")
+    return (
+        f"no pooling, {len(strided)} strided convolutions and {answer.count_params():,} parameters: "
+        "the downsampling is now learned."
+    )
 
 
 one_hot = Exercise(
-    "ch03.one_hot", _check_one_hot,
+    "ch03.one_hot",
+    _check_one_hot,
     hint="`np.eye(10)` is a 10×10 identity matrix whose row d is the one-hot vector of digit d; index "
     "it with the labels.",
 )
 
 stack_shape = Exercise(
-    "ch03.stack_shape", _check_stack_shape,
+    "ch03.stack_shape",
+    _check_stack_shape,
     hint="Side = (n − k) // s + 1 for a valid convolution or a pooling (5×5, then 2×2 with s = 2); with "
     "padding='same' Keras pads just enough for ceil(n / s) positions, whatever the kernel. The channels are "
     "the last layer's filters.",
 )
 
 wider_adam = Exercise(
-    "ch03.wider_adam", _check_wider_adam,
+    "ch03.wider_adam",
+    _check_wider_adam,
     hint="`keras_models.build_cnn(dense=128, optimizer='adam')` builds and compiles it; then call "
     "`fit` with epochs=1 and batch_size=64.",
 )
 
 strided = Exercise(
-    "ch03.strided", _check_strided,
+    "ch03.strided",
+    _check_strided,
     hint="`Conv2D(32, (2, 2), strides=2)` turns 26×26 into 13×13, exactly like `MaxPooling2D((2, 2))`.",
 )

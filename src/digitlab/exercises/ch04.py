@@ -48,12 +48,16 @@ def _check_dataset(answer) -> str:
     expected = (images[2].astype(np.float32) / 255 - data.PIXEL_MEAN) / data.PIXEL_STD
     got = as_array(x)[0]
     if np.allclose(got, images[2] / 255, atol=1e-5):
-        raise Wrong("the pixels are scaled to [0, 1] but not standardised: subtract PIXEL_MEAN, divide by PIXEL_STD.")
+        raise Wrong(
+            "the pixels are scaled to [0, 1] but not standardised: subtract PIXEL_MEAN, divide by PIXEL_STD."
+        )
     if not np.allclose(got, expected, atol=1e-4):
         raise Wrong("the pixel values differ from (x / 255 − PIXEL_MEAN) / PIXEL_STD.")
     batch, _ = next(iter(torch.utils.data.DataLoader(dataset, batch_size=4)))
     if tuple(batch.shape) != (4, 1, 28, 28):
-        raise Wrong(f"a DataLoader over your dataset gives batches of shape {tuple(batch.shape)}, not (4, 1, 28, 28).")
+        raise Wrong(
+            f"a DataLoader over your dataset gives batches of shape {tuple(batch.shape)}, not (4, 1, 28, 28)."
+        )
     return f"standardised images: the background is now {got.min():.4f} and full ink {got.max():.4f}."
 
 
@@ -72,7 +76,9 @@ def _layer_costs(model, shape) -> list[tuple[object, int, int]]:
             per_value = module.in_features
         costs.append((module, output[0].numel(), per_value))
 
-    hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    hooks = [
+        m.register_forward_hook(record) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))
+    ]
     try:
         with torch.no_grad():
             model.eval()(torch.zeros(1, *shape))
@@ -89,12 +95,28 @@ def _mac_models():
 
     torch.manual_seed(0)
     return [
-        (nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                       nn.Conv2d(4, 6, 3, stride=2), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 6 * 6, 10)),
-         (1, 28, 28)),
-        (nn.Sequential(nn.Conv2d(3, 8, 5), nn.ReLU(), nn.Conv2d(8, 8, 3, stride=2, padding=1), nn.Flatten(),
-                       nn.Linear(8 * 14 * 14, 5)),
-         (3, 32, 32)),
+        (
+            nn.Sequential(
+                nn.Conv2d(1, 4, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(4, 6, 3, stride=2),
+                nn.ReLU(),
+                nn.Flatten(),
+                nn.Linear(6 * 6 * 6, 10),
+            ),
+            (1, 28, 28),
+        ),
+        (
+            nn.Sequential(
+                nn.Conv2d(3, 8, 5),
+                nn.ReLU(),
+                nn.Conv2d(8, 8, 3, stride=2, padding=1),
+                nn.Flatten(),
+                nn.Linear(8 * 14 * 14, 5),
+            ),
+            (3, 32, 32),
+        ),
     ]
 
 
@@ -104,44 +126,59 @@ def _check_macs(answer) -> str:
     for model, shape in _mac_models():
         costs = _layer_costs(model, shape)
         expected = sum(values * per_value for _, values, per_value in costs)
-        got = as_int(call(answer, model, shape, what="count_macs(model, shape)"),
-                     "a whole number (multiply-accumulates for one image)")
+        got = as_int(
+            call(answer, model, shape, what="count_macs(model, shape)"),
+            "a whole number (multiply-accumulates for one image)",
+        )
         if got == expected:
             continue
         convs = [(m, v, k) for m, v, k in costs if isinstance(m, nn.Conv2d)]
         params = sum(p.numel() for p in model.parameters())
         if got in (params, sum(m.weight.numel() for m, _, _ in costs)):
-            raise Wrong("that is the number of parameters; a convolution reuses each weight at every output "
-                        "position, so multiply by the output's height × width.")
+            raise Wrong(
+                "that is the number of parameters; a convolution reuses each weight at every output "
+                "position, so multiply by the output's height × width."
+            )
         if got == sum(v * k for _, v, k in convs):
-            raise Wrong("you counted the convolutions only; the Linear layers multiply-accumulate too "
-                        "(in_features for each output).")
+            raise Wrong(
+                "you counted the convolutions only; the Linear layers multiply-accumulate too "
+                "(in_features for each output)."
+            )
         if got == expected + sum(v for _, v, _ in costs):
             raise Wrong("leave out the bias additions: count the multiply-accumulates of the weights only.")
         if got == sum(v * (k // m.in_channels if isinstance(m, nn.Conv2d) else k) for m, v, k in costs):
-            raise Wrong("each output value of a convolution sums over all its input channels: multiply by "
-                        "in_channels too.")
+            raise Wrong(
+                "each output value of a convolution sums over all its input channels: multiply by "
+                "in_channels too."
+            )
         if expected and got % expected == 0:
             raise Wrong(f"that is {got // expected} times the right count: count for one image, not a batch.")
-        raise Wrong(f"for a model with input shape {shape} you counted {got:,}; add, for every Conv2d and "
-                    "Linear layer, its number of output values times the multiply-accumulates of each.")
-    return "a convolution's cost is its output size times in_channels × kernel area: big maps and many channels."
+        raise Wrong(
+            f"for a model with input shape {shape} you counted {got:,}; add, for every Conv2d and "
+            "Linear layer, its number of output values times the multiply-accumulates of each."
+        )
+    return (
+        "a convolution's cost is its output size times in_channels × kernel area: big maps and many channels."
+    )
 
 
 in_features = Exercise(
-    "ch04.in_features", _check_in_features,
+    "ch04.in_features",
+    _check_in_features,
     hint="The 5×5 convolutions with padding 2 keep the image size; each MaxPool2d(2) halves it. "
     "Multiply the final side squared by conv3's channels.",
 )
 
 dataset = Exercise(
-    "ch04.dataset", _check_dataset,
+    "ch04.dataset",
+    _check_dataset,
     hint="In `__getitem__`, convert the uint8 image with `torch.from_numpy(...).float() / 255`, "
     "standardise with `(x - data.PIXEL_MEAN) / data.PIXEL_STD`, then `unsqueeze(0)` for the channel.",
 )
 
 macs = Exercise(
-    "ch04.macs", _check_macs,
+    "ch04.macs",
+    _check_macs,
     hint="Register `module.register_forward_hook(fn)` on every `nn.Conv2d` and `nn.Linear`, run one "
     "`torch.zeros(1, *shape)` through the model, and in `fn(module, inputs, output)` add "
     "`output.numel()` times `in_channels * kh * kw` (a convolution) or `in_features` (a Linear).",

@@ -22,7 +22,9 @@ def _check_macs(answer) -> str:
     if value == 24 * 24 * 24:
         raise Wrong("each output value is a sum of 5 × 5 products, one per kernel weight.")
     if value != 24 * 5 * 5 * 24 * 24:
-        raise Wrong(f"{value:,} is not it: count output values (channels × height × width), then products per value.")
+        raise Wrong(
+            f"{value:,} is not it: count output values (channels × height × width), then products per value."
+        )
     return "24 × 24 × 24 outputs, 25 products each: 345,600 multiply-adds, against 156,800 for chapter 4's conv1."
 
 
@@ -34,19 +36,25 @@ def _check_first_time(answer) -> str:
         if expected is None and got is not None:
             raise Wrong(f"accuracies {accuracy} never reach {target}: return None, not {got!r}.")
         if expected is not None and got != expected:
-            raise Wrong(f"for seconds {seconds}, accuracies {accuracy} and target {target} the answer is "
-                        f"the seconds of the first pass at or above the target, not {got!r}.")
-    return "the first pass at or above the target, and None when there is none: as speedrun.time_to_target does."
+            raise Wrong(
+                f"for seconds {seconds}, accuracies {accuracy} and target {target} the answer is "
+                f"the seconds of the first pass at or above the target, not {got!r}."
+            )
+    return (
+        "the first pass at or above the target, and None when there is none: as speedrun.time_to_target does."
+    )
 
 
 macs = Exercise(
-    "ch04b.macs", _check_macs,
+    "ch04b.macs",
+    _check_macs,
     hint="A 5×5 convolution without padding turns 28×28 into 24×24; each of the 24 channels' outputs "
     "there is a sum of 5 × 5 products.",
 )
 
 first_time = Exercise(
-    "ch04b.first_time", _check_first_time,
+    "ch04b.first_time",
+    _check_first_time,
     hint="Walk through `zip(seconds, accuracy)` and return the seconds of the first pair whose accuracy is "
     ">= target; after the loop, return None.",
 )

@@ -11,9 +11,7 @@ from digitlab.exercises.core import Exercise, Wrong, as_array, as_number, call
 TOY_LABELS = (3, 5, 8)
 # One digit, 8, has both the lowest precision and the largest excess of predictions over true
 # images, so "which digit is predicted too readily?" has a single answer.
-TOY_CM = np.array([[92, 2, 6],
-                   [4, 78, 8],
-                   [2, 3, 105]])
+TOY_CM = np.array([[92, 2, 6], [4, 78, 8], [2, 3, 105]])
 
 
 # --- 5.1: precision and recall from a confusion matrix ------------------------------------------------
@@ -32,23 +30,30 @@ def _check_precision_recall(answer) -> str:
     expected = np.stack([table.loc[rows, "precision"].to_numpy(), table.loc[rows, "recall"].to_numpy()])
     if np.allclose(got, expected, atol=1e-3):
         worst = TOY_LABELS[int(np.argmin(expected[0]))]
-        return (f"precision reads down a column, recall along a row; {worst} has the lowest precision: "
-                "the classifier says it more often than it occurs.")
+        return (
+            f"precision reads down a column, recall along a row; {worst} has the lowest precision: "
+            "the classifier says it more often than it occurs."
+        )
     if np.allclose(got, expected[::-1], atol=1e-3):
-        raise Wrong("the rows are swapped: precision divides by the column total (all images predicted as "
-                    "the class), recall by the row total (all images of the class).")
+        raise Wrong(
+            "the rows are swapped: precision divides by the column total (all images predicted as "
+            "the class), recall by the row total (all images of the class)."
+        )
     if np.allclose(got * 100, expected, atol=1e-1) or np.allclose(got, expected * 100, atol=1e-1):
         raise Wrong("give fractions between 0 and 1, not percentages.")
     if np.allclose(got[0], expected[0], atol=1e-3):
         raise Wrong("the precisions are right; check the recalls (diagonal over the row total).")
     if np.allclose(got[1], expected[1], atol=1e-3):
         raise Wrong("the recalls are right; check the precisions (diagonal over the column total).")
-    raise Wrong("these are not the precisions and recalls of TOY_CM; divide the diagonal by the column "
-                "sums (precision) and by the row sums (recall).")
+    raise Wrong(
+        "these are not the precisions and recalls of TOY_CM; divide the diagonal by the column "
+        "sums (precision) and by the row sums (recall)."
+    )
 
 
 precision_recall = Exercise(
-    "ch05.precision_recall", _check_precision_recall,
+    "ch05.precision_recall",
+    _check_precision_recall,
     hint="`np.diag(TOY_CM)` holds the correct predictions; `TOY_CM.sum(axis=0)` the column totals and "
     "`TOY_CM.sum(axis=1)` the row totals.",
 )
@@ -68,24 +73,33 @@ def _check_auc_for(answer) -> str:
 
     y, proba = _toy_scores()
     for digit in (3, 7):
-        got = as_number(call(answer, digit, y, proba, what="a function auc_for(digit, y_true, proba)"),
-                        "a number (the AUC)")
+        got = as_number(
+            call(answer, digit, y, proba, what="a function auc_for(digit, y_true, proba)"),
+            "a number (the AUC)",
+        )
         expected = roc_auc_score(y == digit, proba[:, digit])
         if np.isclose(got, expected, atol=1e-6):
             continue
         if np.isclose(got, roc_auc_score(y == digit, proba.max(axis=1)), atol=1e-6):
-            raise Wrong("the score must be the probability of *this* digit (column `digit`), not the "
-                        "probability of whatever class was predicted.")
+            raise Wrong(
+                "the score must be the probability of *this* digit (column `digit`), not the "
+                "probability of whatever class was predicted."
+            )
         if np.isclose(got, roc_auc_score(y == digit, proba.argmax(axis=1) == digit), atol=1e-6):
-            raise Wrong("you scored with hard predictions (0 or 1), which gives a curve with a single "
-                        "corner; use the probability in column `digit`.")
-        raise Wrong(f"auc_for({digit}, ...) gave {got:.4f}; the truth is `y_true == digit` and the score "
-                    "is `proba[:, digit]`.")
+            raise Wrong(
+                "you scored with hard predictions (0 or 1), which gives a curve with a single "
+                "corner; use the probability in column `digit`."
+            )
+        raise Wrong(
+            f"auc_for({digit}, ...) gave {got:.4f}; the truth is `y_true == digit` and the score "
+            "is `proba[:, digit]`."
+        )
     return "one digit against the rest: a binary truth and one score per image."
 
 
 auc_for = Exercise(
-    "ch05.auc_for", _check_auc_for,
+    "ch05.auc_for",
+    _check_auc_for,
     hint="`sklearn.metrics.roc_auc_score(binary_truth, score)`, with `binary_truth = (y_true == digit)`.",
 )
 
@@ -95,9 +109,11 @@ def _toy_pairs(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray, n
     """Fresh prediction pairs on each call (a typed constant cannot pass): models far apart and close,
     with images both get wrong (hard digits), which a count of all errors would wrongly include."""
     pairs = []
-    for n, wrong_a, wrong_b in ((int(rng.integers(2000, 4000)), 0.01, 0.02),
-                                (int(rng.integers(2000, 4000)), 0.012, 0.014),
-                                (int(rng.integers(500, 1500)), 0.005, 0.04)):
+    for n, wrong_a, wrong_b in (
+        (int(rng.integers(2000, 4000)), 0.01, 0.02),
+        (int(rng.integers(2000, 4000)), 0.012, 0.014),
+        (int(rng.integers(500, 1500)), 0.005, 0.04),
+    ):
         y = rng.integers(0, 10, n)
         hard = rng.random(n) < 0.015
         a = np.where(hard | (rng.random(n) < wrong_a), (y + 1) % 10, y)
@@ -122,32 +138,46 @@ def _check_mcnemar(answer) -> str:
     from scipy.stats import chi2
 
     for y, a, b in _toy_pairs(np.random.default_rng()):
-        got = as_number(call(answer, y, a, b, what="a function mcnemar_p(y_true, pred_a, pred_b)"),
-                        "a number (the p-value)")
+        got = as_number(
+            call(answer, y, a, b, what="a function mcnemar_p(y_true, pred_a, pred_b)"),
+            "a number (the p-value)",
+        )
         statistic, expected = mcnemar_chi2(y, a, b)
         if np.isclose(got, expected, rtol=1e-6, atol=0):
             continue
-        if np.isclose(got, statistic, rtol=1e-6, atol=0) and not np.isclose(statistic, expected, rtol=1e-6, atol=0):
+        if np.isclose(got, statistic, rtol=1e-6, atol=0) and not np.isclose(
+            statistic, expected, rtol=1e-6, atol=0
+        ):
             raise Wrong("that is the chi-squared statistic; return its p-value, chi2.sf(statistic, df=1).")
         if not 0 <= got <= 1:
             raise Wrong(f"a p-value lies between 0 and 1, got {got:.4g}.")
         if np.isclose(got, metrics.mcnemar(y, a, b)["pvalue"], rtol=1e-6, atol=0):
-            raise Wrong("that is the exact binomial p-value (what metrics.mcnemar computes); this exercise asks "
-                        "for the chi-squared approximation, (|b - c| - 1)² / (b + c) with one degree of freedom.")
+            raise Wrong(
+                "that is the exact binomial p-value (what metrics.mcnemar computes); this exercise asks "
+                "for the chi-squared approximation, (|b - c| - 1)² / (b + c) with one degree of freedom."
+            )
         if np.isclose(got, mcnemar_chi2(y, a, b, correction=False)[1], rtol=1e-6, atol=0):
             raise Wrong("the continuity correction is missing: subtract 1 from |b - c| before squaring.")
         errors_a, errors_b = int(np.sum(a != y)), int(np.sum(b != y))
-        if np.isclose(got, chi2.sf((abs(errors_a - errors_b) - 1) ** 2 / (errors_a + errors_b), df=1), rtol=1e-6,
-                      atol=0):
-            raise Wrong("you counted all errors; McNemar counts only the disagreements (A right and B wrong, "
-                        "or the reverse), because images both get wrong or both get right say nothing.")
-        raise Wrong("count b = A right and B wrong, c = the reverse, then "
-                    "`chi2.sf((abs(b - c) - 1) ** 2 / (b + c), df=1)`.")
-    return "only the images on which the models disagree carry evidence; with many of them chi² and exact agree."
+        if np.isclose(
+            got, chi2.sf((abs(errors_a - errors_b) - 1) ** 2 / (errors_a + errors_b), df=1), rtol=1e-6, atol=0
+        ):
+            raise Wrong(
+                "you counted all errors; McNemar counts only the disagreements (A right and B wrong, "
+                "or the reverse), because images both get wrong or both get right say nothing."
+            )
+        raise Wrong(
+            "count b = A right and B wrong, c = the reverse, then "
+            "`chi2.sf((abs(b - c) - 1) ** 2 / (b + c), df=1)`."
+        )
+    return (
+        "only the images on which the models disagree carry evidence; with many of them chi² and exact agree."
+    )
 
 
 mcnemar = Exercise(
-    "ch05.mcnemar", _check_mcnemar,
+    "ch05.mcnemar",
+    _check_mcnemar,
     hint="`right_a = pred_a == y_true`; the disagreements are `b = np.sum(right_a & ~right_b)` and "
     "`c = np.sum(~right_a & right_b)`. Under 'equally good', (|b - c| - 1)² / (b + c) follows a chi-squared "
     "distribution with one degree of freedom: `scipy.stats.chi2.sf(statistic, df=1)`.",

@@ -21,26 +21,35 @@ def _check_shift(answer) -> str:
     rng = np.random.default_rng(6)
     images = rng.random((3, 28, 28)).astype(np.float32)
     for dx, dy in ((3, 0), (0, 2), (-4, 1), (2, -5), (0, 0)):
-        got = as_array(call(answer, images.copy(), dx, dy, what="a function shift(images, dx, dy)"), images.shape,
-                       f"an array shaped like the input {images.shape}")
+        got = as_array(
+            call(answer, images.copy(), dx, dy, what="a function shift(images, dx, dy)"),
+            images.shape,
+            f"an array shaped like the input {images.shape}",
+        )
         expected = _reference_shift(images, dx, dy)
         if np.allclose(got, expected, atol=1e-6):
             continue
         if np.allclose(got, np.roll(images, (dy, dx), axis=(1, 2)), atol=1e-6):
-            raise Wrong("pixels that leave one edge come back on the other (np.roll wraps around); "
-                        "fill the uncovered strip with zeros instead.")
+            raise Wrong(
+                "pixels that leave one edge come back on the other (np.roll wraps around); "
+                "fill the uncovered strip with zeros instead."
+            )
         if np.allclose(got, _reference_shift(images, dy, dx), atol=1e-6):
             raise Wrong("x and y are swapped: dx moves along the columns (last axis), dy along the rows.")
         if np.allclose(got, _reference_shift(images, -dx, -dy), atol=1e-6):
-            raise Wrong("the shift goes the wrong way: positive dx should move the digit right, "
-                        "positive dy down.")
-        raise Wrong(f"shift(images, dx={dx}, dy={dy}) does not move every pixel by ({dx}, {dy}) with "
-                    "zeros filling the uncovered strip.")
+            raise Wrong(
+                "the shift goes the wrong way: positive dx should move the digit right, positive dy down."
+            )
+        raise Wrong(
+            f"shift(images, dx={dx}, dy={dy}) does not move every pixel by ({dx}, {dy}) with "
+            "zeros filling the uncovered strip."
+        )
     return "that is exactly what a translation by whole pixels does (RandomTranslation also interpolates)."
 
 
 shift = Exercise(
-    "ch06.shift", _check_shift,
+    "ch06.shift",
+    _check_shift,
     hint="Start from `out = np.zeros_like(images)` and copy a slice: for dx >= 0 the columns "
     "`images[:, :, :w - dx]` land in `out[:, :, dx:]`. Handle negative values the same way.",
 )
@@ -58,20 +67,27 @@ def _check_theta(answer) -> str:
         forward = expected.copy()
         forward[:, :2] = expected[:, :2].T
         if np.allclose(got, forward, atol=1e-5):
-            raise Wrong("that is the forward map, where each pixel goes; affine_grid asks the opposite "
-                        "question (where to read each output pixel), so give its inverse: the transpose.")
+            raise Wrong(
+                "that is the forward map, where each pixel goes; affine_grid asks the opposite "
+                "question (where to read each output pixel), so give its inverse: the transpose."
+            )
         c, s = np.cos(angle), np.sin(angle)  # what forgetting np.deg2rad gives
-        if np.allclose(got[:, :2], [[c, -s], [s, c]], atol=1e-5) or np.allclose(got[:, :2], [[c, s], [-s, c]], atol=1e-5):
+        if np.allclose(got[:, :2], [[c, -s], [s, c]], atol=1e-5) or np.allclose(
+            got[:, :2], [[c, s], [-s, c]], atol=1e-5
+        ):
             raise Wrong("np.cos and np.sin take radians: convert the angle with np.deg2rad first.")
         if not np.allclose(got[:, 2], 0, atol=1e-6):
             raise Wrong("a rotation about the centre moves nothing: the last column must be zero.")
-        raise Wrong(f"rotation_theta({angle}) is not the matrix that turns the picture by {angle} "
-                    "degrees anticlockwise (compare with augment.affine_matrices).")
+        raise Wrong(
+            f"rotation_theta({angle}) is not the matrix that turns the picture by {angle} "
+            "degrees anticlockwise (compare with augment.affine_matrices)."
+        )
     return "affine_grid reads each output pixel from the rotated-back position: the inverse map."
 
 
 theta = Exercise(
-    "ch06.theta", _check_theta,
+    "ch06.theta",
+    _check_theta,
     hint="With y pointing down, turning the picture anticlockwise by a moves a point with "
     "[[cos a, sin a], [-sin a, cos a]]. affine_grid wants the inverse, which for a rotation is the "
     "transpose; the third column (the shift) is 0.",
@@ -92,17 +108,23 @@ def _check_pipeline(answer) -> str:
     by_type = {type(layer).__name__: layer.get_config() for layer in layers}
     if "RandomFlip" in by_type:
         raise Wrong("drop RandomFlip: a mirrored 2, 5 or 7 is no longer that digit.")
-    missing = [n for n in ("RandomRotation", "RandomTranslation", "RandomZoom", "RandomShear") if n not in by_type]
+    missing = [
+        n for n in ("RandomRotation", "RandomTranslation", "RandomZoom", "RandomShear") if n not in by_type
+    ]
     if missing:
         raise Wrong(f"the pipeline lacks {', '.join(missing)}.")
     rotation = _symmetric(by_type["RandomRotation"]["factor"])
     if np.allclose(rotation, (-10, 10)) or np.allclose(rotation, (-0.1, 0.1)):
         raise Wrong("RandomRotation's factor is a fraction of a full turn: 10 degrees is 10 / 360.")
     if not np.allclose(rotation, (-10 / 360, 10 / 360), atol=1e-4):
-        raise Wrong(f"RandomRotation turns by {rotation[1] * 360:.3g} degrees at most; the classic setting is 10.")
+        raise Wrong(
+            f"RandomRotation turns by {rotation[1] * 360:.3g} degrees at most; the classic setting is 10."
+        )
     move = by_type["RandomTranslation"]
-    if not (np.allclose(_symmetric(move["height_factor"]), (-0.1, 0.1))
-            and np.allclose(_symmetric(move["width_factor"]), (-0.1, 0.1))):
+    if not (
+        np.allclose(_symmetric(move["height_factor"]), (-0.1, 0.1))
+        and np.allclose(_symmetric(move["width_factor"]), (-0.1, 0.1))
+    ):
         raise Wrong("RandomTranslation should shift by up to 0.1 of the height and of the width.")
     zoom = by_type["RandomZoom"]
     if not np.allclose(np.abs(_symmetric(zoom["height_factor"])), 0.1):
@@ -111,13 +133,16 @@ def _check_pipeline(answer) -> str:
         raise Wrong("RandomShear should shear by a factor of up to 0.1 along x (x_factor=0.1).")
     reflecting = [n for n, c in by_type.items() if c.get("fill_mode", "constant") != "constant"]
     if reflecting:
-        raise Wrong(f"{', '.join(reflecting)} fill{'s' * (len(reflecting) == 1)} the uncovered border by "
-                    "reflection, which draws mirrored ink at the edges: use fill_mode='constant' (black).")
+        raise Wrong(
+            f"{', '.join(reflecting)} fill{'s' * (len(reflecting) == 1)} the uncovered border by "
+            "reflection, which draws mirrored ink at the edges: use fill_mode='constant' (black)."
+        )
     return "the classic settings, with a black border and no flips."
 
 
 keras_pipeline = Exercise(
-    "ch06.keras_pipeline", _check_pipeline,
+    "ch06.keras_pipeline",
+    _check_pipeline,
     hint="`keras.Sequential([keras.layers.RandomRotation(...), RandomTranslation(...), RandomZoom(...), "
     "RandomShear(...)])`. Rotation factors are fractions of a full turn, and every layer needs "
     "fill_mode='constant'.",

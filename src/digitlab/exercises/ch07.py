@@ -31,8 +31,9 @@ def _pruned_models():
     torch.manual_seed(0)
     cases = []
     for amount in (0.0, 0.3, 0.75):
-        model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
-                              nn.Linear(4 * 26 * 26, 10))
+        model = nn.Sequential(
+            nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10)
+        )
         weights = [model[0].weight, model[4].weight]
         with torch.no_grad():
             for w in weights:
@@ -74,18 +75,25 @@ def _check_zero_fraction(answer) -> str:
             if abs(value - expected) <= 1e-6:
                 continue
             if abs(value - _by_name(model, lambda n: True)) < 1e-6:
-                raise Wrong("count only the weights of Conv2d and Linear layers, not the biases or BatchNorm's "
-                            "parameters.")
+                raise Wrong(
+                    "count only the weights of Conv2d and Linear layers, not the biases or BatchNorm's "
+                    "parameters."
+                )
             if abs(value - _by_name(model, lambda n: "weight" in n)) < 1e-6:
-                raise Wrong("a parameter named 'weight' is not always a layer's weight: BatchNorm's scale is "
-                            "called weight too, and a pruned layer keeps its dense weight_orig. Loop over the "
-                            "Conv2d and Linear modules and read module.weight.")
-            raise Wrong(f"for a model whose true sparsity is {expected:.3f} your function returned {value:.4g}.")
+                raise Wrong(
+                    "a parameter named 'weight' is not always a layer's weight: BatchNorm's scale is "
+                    "called weight too, and a pruned layer keeps its dense weight_orig. Loop over the "
+                    "Conv2d and Linear modules and read module.weight."
+                )
+            raise Wrong(
+                f"for a model whose true sparsity is {expected:.3f} your function returned {value:.4g}."
+            )
     return "your function measures sparsity exactly like compress.sparsity, pruned layers included."
 
 
 zero_fraction = Exercise(
-    "ch07.zero_fraction", _check_zero_fraction,
+    "ch07.zero_fraction",
+    _check_zero_fraction,
     hint="Loop over `model.modules()`, keep the `nn.Conv2d` and `nn.Linear` ones, and compare "
     "`module.weight == 0`; divide the zeros by the number of weights.",
 )
@@ -112,22 +120,26 @@ def _check_soft_vote(answer) -> str:
     fn = as_callable(answer, "a function soft_vote(probs) returning predicted digits")
     for seed in (0, 1):
         probs, _ = _member_probs(seed)
-        out = as_array(call(fn, probs.copy()), (probs.shape[1],),
-                       "an array of one predicted digit per image")
+        out = as_array(call(fn, probs.copy()), (probs.shape[1],), "an array of one predicted digit per image")
         expected = probs.mean(0).argmax(-1)
         if np.array_equal(out, expected):
             continue
         if np.array_equal(out, _hard_vote(probs)):
-            raise Wrong("that is hard (majority) voting: average the probabilities first, then take the argmax.")
+            raise Wrong(
+                "that is hard (majority) voting: average the probabilities first, then take the argmax."
+            )
         if np.array_equal(out, probs.argmax(-1)[0]):
             raise Wrong("those are the first member's predictions: average over all members (axis 0).")
-        raise Wrong(f"{int((out != expected).sum())} of {len(expected)} predictions differ from "
-                    "the argmax of the mean probabilities.")
+        raise Wrong(
+            f"{int((out != expected).sum())} of {len(expected)} predictions differ from "
+            "the argmax of the mean probabilities."
+        )
     return "averaging probabilities lets a confident member outvote two unsure ones."
 
 
 soft_vote = Exercise(
-    "ch07.soft_vote", _check_soft_vote,
+    "ch07.soft_vote",
+    _check_soft_vote,
     hint="`probs` has shape (members, images, 10): average over axis 0, then `argmax` over the last axis.",
 )
 
@@ -136,15 +148,19 @@ soft_vote = Exercise(
 def _check_quantize(answer) -> str:
     fn = as_callable(answer, "a function quantize(w) returning (q, scale)")
     rng = np.random.default_rng(0)
-    for w in (rng.normal(scale=0.05, size=(64, 32)).astype(np.float32),
-              np.array([-1.0, -0.5, 0.0, 0.25, 2.0], np.float32)):
+    for w in (
+        rng.normal(scale=0.05, size=(64, 32)).astype(np.float32),
+        np.array([-1.0, -0.5, 0.0, 0.25, 2.0], np.float32),
+    ):
         result = call(fn, w.copy())
         if not isinstance(result, tuple) or len(result) != 2:
             raise Wrong("return a pair (q, scale): the int8 array and the float scale.")
         q = as_array(result[0], w.shape, "q, an int8 array of the same shape as w")
         scale = as_number(result[1], "scale, a positive number")
         if q.dtype != np.int8:
-            raise Wrong(f"q has dtype {q.dtype}; convert it with `.astype(np.int8)` after rounding and clipping.")
+            raise Wrong(
+                f"q has dtype {q.dtype}; convert it with `.astype(np.int8)` after rounding and clipping."
+            )
         expected_scale = float(np.abs(w).max()) / 127
         close(scale, expected_scale, rtol=1e-4, what="scale")
         expected_q = np.clip(np.round(w / expected_scale), -127, 127).astype(np.int8)
@@ -157,6 +173,7 @@ def _check_quantize(answer) -> str:
 
 
 quantize = Exercise(
-    "ch07.quantize", _check_quantize,
+    "ch07.quantize",
+    _check_quantize,
     hint="`scale = np.abs(w).max() / 127`; then `np.round(w / scale)`, clip to [-127, 127], `.astype(np.int8)`.",
 )

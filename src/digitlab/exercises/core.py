@@ -78,8 +78,15 @@ class Exercise:
     student's function it calls, is reported as a friendly "your code raised ..." sentence.
     """
 
-    def __init__(self, name: str, checker: Callable[[Any], str | None], hint: str, solution: str = "",
-                 *, correct_message: str = "well done."):
+    def __init__(
+        self,
+        name: str,
+        checker: Callable[[Any], str | None],
+        hint: str,
+        solution: str = "",
+        *,
+        correct_message: str = "well done.",
+    ):
         if not name or not callable(checker):
             raise ValueError("an Exercise needs a name and a callable checker")
         self.name = name
@@ -105,16 +112,24 @@ class Exercise:
     def evaluate(self, answer: Any = None) -> Result:
         """Judge ``answer`` and return a ``Result`` without printing anything."""
         if is_unanswered(answer):
-            return Result(self.name, UNANSWERED, "replace the placeholder with your answer, then run this cell again.")
+            return Result(
+                self.name, UNANSWERED, "replace the placeholder with your answer, then run this cell again."
+            )
         try:
             message = self._checker(answer)
         except Wrong as e:
             return Result(self.name, WRONG, str(e))
         except Unanswered:
-            return Result(self.name, UNANSWERED, "your function still returns None: fill it in, then run this cell again.")
+            return Result(
+                self.name,
+                UNANSWERED,
+                "your function still returns None: fill it in, then run this cell again.",
+            )
         except Exception as e:  # the student's own code failed inside the check
             text = str(e).strip().splitlines()[0] if str(e).strip() else ""
-            return Result(self.name, ERROR, f"your code raised {type(e).__name__}{': ' + text if text else ''}.")
+            return Result(
+                self.name, ERROR, f"your code raised {type(e).__name__}{': ' + text if text else ''}."
+            )
         return Result(self.name, CORRECT, message or self._correct_message)
 
     def check(self, answer: Any = None) -> Result:
@@ -122,8 +137,14 @@ class Exercise:
         result = replace(self.evaluate(answer), printed=True)
         self.last = result
         print(result)
-        _log({"event": "check", "exercise": result.exercise, "status": result.status,
-              "message": result.message})
+        _log(
+            {
+                "event": "check",
+                "exercise": result.exercise,
+                "status": result.status,
+                "message": result.message,
+            }
+        )
         if settings.strict_exercises() and not result:
             raise AssertionError(f"exercise {self.name}: {result}")
         return result
@@ -142,8 +163,10 @@ class Exercise:
         if self._solution:
             print(f"💡 Solution: {self._solution}")
         else:
-            print("💡 The worked solution is in the book: the collapsed solution cell of this exercise on "
-                  "the published site. Try the hint first; your instructor may ask you not to look.")
+            print(
+                "💡 The worked solution is in the book: the collapsed solution cell of this exercise on "
+                "the published site. Try the hint first; your instructor may ask you not to look."
+            )
 
 
 def _log(record: dict) -> None:
@@ -218,7 +241,9 @@ def call(fn: Any, *args: Any, what: str = "your function") -> Any:
     return result
 
 
-def close(answer: float, expected: float, rtol: float = 1e-3, atol: float = 1e-6, what: str = "value") -> None:
+def close(
+    answer: float, expected: float, rtol: float = 1e-3, atol: float = 1e-6, what: str = "value"
+) -> None:
     """Raise ``Wrong`` unless ``answer`` is close to ``expected`` (without giving the value away)."""
     if not np.isclose(answer, expected, rtol=rtol, atol=atol):
         direction = "too large" if answer > expected else "too small"

@@ -61,8 +61,10 @@ def encode(value: Any, depth: int = 0) -> dict:
         np.save(buffer, value, allow_pickle=False)
         return {"kind": "array", "npy": base64.b64encode(buffer.getvalue()).decode("ascii")}
     if isinstance(value, (tuple, list)) and depth < 3 and len(value) <= MAX_ITEMS:
-        return {"kind": "tuple" if isinstance(value, tuple) else "list",
-                "items": [encode(v, depth + 1) for v in value]}
+        return {
+            "kind": "tuple" if isinstance(value, tuple) else "list",
+            "items": [encode(v, depth + 1) for v in value],
+        }
     if callable(value) and not hasattr(value, "layers"):  # a model is callable, but not a function
         return {"kind": "function", "name": str(getattr(value, "__name__", ""))[:200]}
     return {"kind": "opaque", "type": type(value).__name__[:200]}
@@ -125,10 +127,16 @@ def read_outputs(outputs: list, nonce: str, exercise: str) -> tuple[Any, str]:
                 payload = json.loads(payload)
             except ValueError:
                 continue
-        if isinstance(payload, dict) and payload.get("nonce") == nonce and payload.get("exercise") == exercise:
+        if (
+            isinstance(payload, dict)
+            and payload.get("nonce") == nonce
+            and payload.get("exercise") == exercise
+        ):
             found = payload.get("answer")
     if found is None:
-        errors = [o.get("ename", "") for o in outputs if isinstance(o, dict) and o.get("output_type") == "error"]
+        errors = [
+            o.get("ename", "") for o in outputs if isinstance(o, dict) and o.get("output_type") == "error"
+        ]
         return None, f"the answer could not be captured ({errors[0]})" if errors else "no answer was captured"
     if len(json.dumps(found)) > MAX_BYTES:
         return None, "the captured answer is too large"

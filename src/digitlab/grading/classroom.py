@@ -23,9 +23,18 @@ from digitlab.grading import capture, isolation, judge, marks, report, restore, 
 from digitlab.grading.runner import Run
 
 
-def mark_submission(student: marks.Student, source, tests: dict, *, seed: int, cell_timeout: float,
-                    notebook_timeout: float, isolate: str = "process", image: str = "",
-                    call_timeout: float = 60) -> Run:
+def mark_submission(
+    student: marks.Student,
+    source,
+    tests: dict,
+    *,
+    seed: int,
+    cell_timeout: float,
+    notebook_timeout: float,
+    isolate: str = "process",
+    image: str = "",
+    call_timeout: float = 60,
+) -> Run:
     """Run one student's submission and judge each exercise; the verdicts are in ``run.verdicts``."""
     run = Run(student.submission, student.name or student.id, student_id=student.id)
     start = time.monotonic()
@@ -48,15 +57,27 @@ def mark_submission(student: marks.Student, source, tests: dict, *, seed: int, c
             restored = runner.execute_in_container(command, ws.work, run, notebook_timeout) or restored
             sandbox_command = isolation.container_sandbox(engine, image, ws)
         else:
-            runner.execute(restored, ws.work, ws.env(), run, cell_timeout, notebook_timeout, ws.root / "stderr")
-        run.verdicts = [_judge_slot(slot, restored, tests, seed, ws, call_timeout, nonce, sandbox_command)
-                        for slot in slots]
+            runner.execute(
+                restored, ws.work, ws.env(), run, cell_timeout, notebook_timeout, ws.root / "stderr"
+            )
+        run.verdicts = [
+            _judge_slot(slot, restored, tests, seed, ws, call_timeout, nonce, sandbox_command)
+            for slot in slots
+        ]
     run.seconds = round(time.monotonic() - start, 2)
     return run
 
 
-def _judge_slot(slot: restore.Slot, nb, tests: dict, seed: int, ws: isolation.Workspace,
-                timeout: float, nonce: str, command: list[str] | None = None) -> judge.Verdict:
+def _judge_slot(
+    slot: restore.Slot,
+    nb,
+    tests: dict,
+    seed: int,
+    ws: isolation.Workspace,
+    timeout: float,
+    nonce: str,
+    command: list[str] | None = None,
+) -> judge.Verdict:
     outputs = nb.cells[slot.capture_index].get("outputs", [])
     value, error = capture.read_outputs(outputs, nonce, slot.exercise)
     if error and not outputs and not nb.cells[slot.capture_index].get("execution_count"):
@@ -65,22 +86,46 @@ def _judge_slot(slot: restore.Slot, nb, tests: dict, seed: int, ws: isolation.Wo
 
     def run_function(calls: list) -> list:
         folder.mkdir(exist_ok=True)
-        return sandbox.call(restore.imports_before(nb, slot.answer_index, slot.answer_source), slot.answer_source,
-                            slot.expression, calls, env=ws.env(), cwd=folder, timeout=timeout, command=command)
+        return sandbox.call(
+            restore.imports_before(nb, slot.answer_index, slot.answer_source),
+            slot.answer_source,
+            slot.expression,
+            calls,
+            env=ws.env(),
+            cwd=folder,
+            timeout=timeout,
+            command=command,
+        )
 
     verdict = judge.judge(slot.exercise, value, error, tests, seed, run_function)
     if not slot.found and verdict.status == "unanswered":
-        verdict.message = "the submission has no answer cell for this exercise (its cell id is not the chapter's)."
+        verdict.message = (
+            "the submission has no answer cell for this exercise (its cell id is not the chapter's)."
+        )
     return verdict
 
 
-def grade_class(source: str | os.PathLike, roster: str | os.PathLike, out: str | os.PathLike, *,
-                hidden: str | os.PathLike | None = None, points: str | os.PathLike | None = None,
-                manual: str | os.PathLike | None = None, gradebook: str | os.PathLike | None = None,
-                fmt: str = "canvas", assignment: str = "", merge: list[str] | None = None,
-                workers: int = 1, isolate: str = "process", image: str = "digitlab-grader",
-                seed: int | None = None, cell_timeout: float = 120, notebook_timeout: float = 600,
-                call_timeout: float = 60, on_progress: Callable[[str], None] | None = None) -> list[Run]:
+def grade_class(
+    source: str | os.PathLike,
+    roster: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    hidden: str | os.PathLike | None = None,
+    points: str | os.PathLike | None = None,
+    manual: str | os.PathLike | None = None,
+    gradebook: str | os.PathLike | None = None,
+    fmt: str = "canvas",
+    assignment: str = "",
+    merge: list[str] | None = None,
+    workers: int = 1,
+    isolate: str = "process",
+    image: str = "digitlab-grader",
+    seed: int | None = None,
+    cell_timeout: float = 120,
+    notebook_timeout: float = 600,
+    call_timeout: float = 60,
+    on_progress: Callable[[str], None] | None = None,
+) -> list[Run]:
     """Grade the roster's submissions of chapter ``source``; write results, summary and gradebook.
 
     ``call_timeout`` limits each sandboxed call of a student's functions (all hidden inputs at once).
@@ -108,9 +153,17 @@ def grade_class(source: str | os.PathLike, roster: str | os.PathLike, out: str |
     start = time.monotonic()
 
     def one(student: marks.Student) -> Run:
-        run = mark_submission(student, chapter, tests, seed=seed, cell_timeout=cell_timeout,
-                              notebook_timeout=notebook_timeout, isolate=isolate, image=image,
-                              call_timeout=call_timeout)
+        run = mark_submission(
+            student,
+            chapter,
+            tests,
+            seed=seed,
+            cell_timeout=cell_timeout,
+            notebook_timeout=notebook_timeout,
+            isolate=isolate,
+            image=image,
+            call_timeout=call_timeout,
+        )
         if on_progress:
             on_progress(f"{student.id} ({student.name}): {run.status} in {run.seconds:.1f} s")
         return run
@@ -124,9 +177,18 @@ def grade_class(source: str | os.PathLike, roster: str | os.PathLike, out: str |
     order = {s.id: i for i, s in enumerate(students)}
     rows.sort(key=lambda r: order.get(r["id"], len(order)))
     report.write_rows(out, report.MARK_COLUMNS, rows)
-    totals = write_gradebook(roster, out, points=points, manual=manual, gradebook=gradebook, fmt=fmt,
-                             assignment=assignment or Path(source).stem)
-    report.write_text(out.with_suffix(".md"), report.marks_markdown(rows, totals, runs, time.monotonic() - start, seed))
+    totals = write_gradebook(
+        roster,
+        out,
+        points=points,
+        manual=manual,
+        gradebook=gradebook,
+        fmt=fmt,
+        assignment=assignment or Path(source).stem,
+    )
+    report.write_text(
+        out.with_suffix(".md"), report.marks_markdown(rows, totals, runs, time.monotonic() - start, seed)
+    )
     return runs
 
 
@@ -144,8 +206,16 @@ def quick_mode() -> Iterator[None]:
             os.environ[settings.QUICK] = saved
 
 
-def write_gradebook(roster: str | os.PathLike, results: str | os.PathLike, *, points=None, manual=None,
-                    gradebook=None, fmt: str = "canvas", assignment: str = "") -> dict[str, dict]:
+def write_gradebook(
+    roster: str | os.PathLike,
+    results: str | os.PathLike,
+    *,
+    points=None,
+    manual=None,
+    gradebook=None,
+    fmt: str = "canvas",
+    assignment: str = "",
+) -> dict[str, dict]:
     """Totals from the results file and the manual column; writes the gradebook when asked.
 
     The manual CSV (default: RESULTS-manual.csv) is created with empty cells when it does not exist.
@@ -180,8 +250,20 @@ def _rows(runs: list[Run], scheme: marks.Scheme) -> list[dict]:
             if v.exercise in scheme.manual:  # graded by hand, in the manual column
                 continue
             worth = scheme.of(v.exercise)
-            rows.append({"id": run.student_id, "name": run.student, "submission": run.submission.name,
-                         "exercise": v.exercise, "status": v.status, "points": f"{round(v.score * worth, 2):g}",
-                         "max_points": f"{worth:g}", "parts": v.parts, "message": v.message,
-                         "run_status": run.status, "run_detail": run.detail, "seconds": run.seconds})
+            rows.append(
+                {
+                    "id": run.student_id,
+                    "name": run.student,
+                    "submission": run.submission.name,
+                    "exercise": v.exercise,
+                    "status": v.status,
+                    "points": f"{round(v.score * worth, 2):g}",
+                    "max_points": f"{worth:g}",
+                    "parts": v.parts,
+                    "message": v.message,
+                    "run_status": run.status,
+                    "run_detail": run.detail,
+                    "seconds": run.seconds,
+                }
+            )
     return rows

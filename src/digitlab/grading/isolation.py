@@ -21,8 +21,13 @@ from pathlib import Path
 from digitlab import data, settings
 
 ALLOWED = ("LANG", "LC_ALL", "TZ")
-THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTEROP_THREADS",
-           "TF_NUM_INTRAOP_THREADS")
+THREADS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+)
 ISOLATION = ("process", "container")
 
 
@@ -41,12 +46,22 @@ class Workspace:
         """The kernel's whole environment: allow-listed names and the grader's settings only."""
         env = {name: os.environ[name] for name in ALLOWED if name in os.environ}
         env.setdefault("LANG", "C.UTF-8")
-        env.update({
-            "PATH": os.pathsep.join(dict.fromkeys([str(Path(sys.executable).parent), "/usr/bin", "/bin"])),
-            "HOME": str(self.home), "TMPDIR": str(self.home / "tmp"), settings.HOME: str(self.digitlab),
-            settings.QUICK: "1", settings.STRICT: "1", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2",
-            "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
-        })
+        env.update(
+            {
+                "PATH": os.pathsep.join(
+                    dict.fromkeys([str(Path(sys.executable).parent), "/usr/bin", "/bin"])
+                ),
+                "HOME": str(self.home),
+                "TMPDIR": str(self.home / "tmp"),
+                settings.HOME: str(self.digitlab),
+                settings.QUICK: "1",
+                settings.STRICT: "1",
+                "MPLBACKEND": "Agg",
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+                "PYTHONNOUSERSITE": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
         env.update(dict.fromkeys(THREADS, str(self.threads)))
         env.update(extra or {})
         return env
@@ -81,7 +96,9 @@ def _copy_read_only(shared: Path, private: Path) -> None:
         else:
             shutil.copy2(source, target)
     for path in sorted(private.rglob("*"), reverse=True):
-        path.chmod(0o755 if path.is_dir() else 0o444)  # folders stay writable: a chapter may cache a new model
+        path.chmod(
+            0o755 if path.is_dir() else 0o444
+        )  # folders stay writable: a chapter may cache a new model
 
 
 def container_runtime() -> str:
@@ -95,24 +112,42 @@ def container_runtime() -> str:
                 raise ValueError(f"isolate='container': {name} did not answer ({type(e).__name__})") from None
             if done.returncode != 0:
                 last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no message"]
-                raise ValueError(f"isolate='container': {name} is installed but does not work: {last[0][:200]}")
+                raise ValueError(
+                    f"isolate='container': {name} is installed but does not work: {last[0][:200]}"
+                )
             return path
-    raise ValueError("isolate='container' needs podman or docker on PATH, and neither was found; "
-                     "install one, or use isolate='process' (see the instructors' guide for what it "
-                     "does not protect against)")
+    raise ValueError(
+        "isolate='container' needs podman or docker on PATH, and neither was found; "
+        "install one, or use isolate='process' (see the instructors' guide for what it "
+        "does not protect against)"
+    )
 
 
-def container_command(runtime: str, image: str, workspace: Workspace, notebook: str,
-                      cell_timeout: int) -> list[str]:
+def container_command(
+    runtime: str, image: str, workspace: Workspace, notebook: str, cell_timeout: int
+) -> list[str]:
     """The command that executes ``notebook`` (in the workspace's work folder) in a container."""
     return _container_run(runtime, image, workspace) + [
-        "jupyter", "nbconvert", "--to", "notebook", "--execute", "--allow-errors",
-        f"--ExecutePreprocessor.timeout={cell_timeout}", "--output", "executed.ipynb", notebook]
+        "jupyter",
+        "nbconvert",
+        "--to",
+        "notebook",
+        "--execute",
+        "--allow-errors",
+        f"--ExecutePreprocessor.timeout={cell_timeout}",
+        "--output",
+        "executed.ipynb",
+        notebook,
+    ]
 
 
 def container_sandbox(runtime: str, image: str, workspace: Workspace) -> list[str]:
     """The command that runs the function sandbox in a container (its request comes on stdin)."""
-    return _container_run(runtime, image, workspace, interactive=True) + ["python", "-m", "digitlab.grading.sandbox"]
+    return _container_run(runtime, image, workspace, interactive=True) + [
+        "python",
+        "-m",
+        "digitlab.grading.sandbox",
+    ]
 
 
 def _container_run(runtime: str, image: str, workspace: Workspace, interactive: bool = False) -> list[str]:
@@ -120,8 +155,20 @@ def _container_run(runtime: str, image: str, workspace: Workspace, interactive: 
     mounts = {workspace.work: "/submission", workspace.digitlab: "/digitlab", workspace.home: "/student-home"}
     env.update(HOME="/student-home", TMPDIR="/student-home/tmp", DIGITLAB_HOME="/digitlab")
     env.pop("PATH")
-    command = [runtime, "run", "--rm", *(["-i"] if interactive else []), "--network", "none", "--memory", "4g",
-               "--pids-limit", "512", "--workdir", "/submission"]
+    command = [
+        runtime,
+        "run",
+        "--rm",
+        *(["-i"] if interactive else []),
+        "--network",
+        "none",
+        "--memory",
+        "4g",
+        "--pids-limit",
+        "512",
+        "--workdir",
+        "/submission",
+    ]
     for host, inside in mounts.items():
         command += ["--volume", f"{host}:{inside}"]
     for name, value in sorted(env.items()):

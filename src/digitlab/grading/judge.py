@@ -58,8 +58,14 @@ def load_hidden(folder: str | os.PathLike | None) -> dict[str, Callable]:
     return tests
 
 
-def judge(exercise: str, value, error: str, tests: dict[str, Callable], seed: int,
-          run_function: Callable[[list], list]) -> Verdict:
+def judge(
+    exercise: str,
+    value,
+    error: str,
+    tests: dict[str, Callable],
+    seed: int,
+    run_function: Callable[[list], list],
+) -> Verdict:
     """The verdict on one captured answer (``error`` says why none was captured)."""
     if error:
         return Verdict(exercise, "not run", 0.0, error)
@@ -67,7 +73,7 @@ def judge(exercise: str, value, error: str, tests: dict[str, Callable], seed: in
         return Verdict(exercise, "unanswered", 0.0, "the answer is still the placeholder.")
     returned = []
     if isinstance(value, capture.Function):
-        value.run = lambda calls: returned.extend(run_function(calls)) or returned[-len(calls):]
+        value.run = lambda calls: returned.extend(run_function(calls)) or returned[-len(calls) :]
     test = tests.get(exercise)
     if test is not None:
         verdict = _hidden(exercise, value, test, seed)
@@ -86,7 +92,9 @@ def _hidden(exercise: str, value, test: Callable, seed: int) -> Verdict:
     except core.Wrong as e:
         return Verdict(exercise, "wrong", 0.0, str(e))
     except Exception as e:  # a malformed answer that the test did not foresee
-        return Verdict(exercise, "error", 0.0, f"the hidden test could not use the answer ({type(e).__name__}: {e}).")
+        return Verdict(
+            exercise, "error", 0.0, f"the hidden test could not use the answer ({type(e).__name__}: {e})."
+        )
     if not parts:
         raise ValueError(f"the hidden test of {exercise} returned no parts")
     passed = [label for label, ok in parts if ok]

@@ -16,17 +16,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LEVELS = {
-    "ch00.sevens": "warm-up", "ch00.pixel_std": "warm-up", "ch00.average_three": "warm-up",
-    "ch01.and_gate": "warm-up", "ch01.silu_derivative": "core", "ch01.critical_lr": "stretch",
+    "ch00.sevens": "warm-up",
+    "ch00.pixel_std": "warm-up",
+    "ch00.average_three": "warm-up",
+    "ch01.and_gate": "warm-up",
+    "ch01.silu_derivative": "core",
+    "ch01.critical_lr": "stretch",
     "ch01.stable_softmax": "core",
-    "ch02.relu_backward": "core", "ch02.planted_bug": "stretch", "ch02.deeper_mlp": "core",
-    "ch03.one_hot": "warm-up", "ch03.stack_shape": "core", "ch03.wider_adam": "core",
+    "ch02.relu_backward": "core",
+    "ch02.planted_bug": "stretch",
+    "ch02.deeper_mlp": "core",
+    "ch03.one_hot": "warm-up",
+    "ch03.stack_shape": "core",
+    "ch03.wider_adam": "core",
     "ch03.strided": "stretch",
-    "ch04.in_features": "warm-up", "ch04.dataset": "core", "ch04.macs": "core",
-    "ch05.precision_recall": "core", "ch05.auc_for": "core", "ch05.mcnemar": "core",
-    "ch06.shift": "core", "ch06.theta": "stretch", "ch06.keras_pipeline": "core",
-    "ch07.zero_fraction": "core", "ch07.soft_vote": "warm-up", "ch07.quantize": "core",
-    "ch08.center_of_mass": "core", "ch08.is_light": "warm-up", "ch08.fit_box": "core",
+    "ch04.in_features": "warm-up",
+    "ch04.dataset": "core",
+    "ch04.macs": "core",
+    "ch05.precision_recall": "core",
+    "ch05.auc_for": "core",
+    "ch05.mcnemar": "core",
+    "ch06.shift": "core",
+    "ch06.theta": "stretch",
+    "ch06.keras_pipeline": "core",
+    "ch07.zero_fraction": "core",
+    "ch07.soft_vote": "warm-up",
+    "ch07.quantize": "core",
+    "ch08.center_of_mass": "core",
+    "ch08.is_light": "warm-up",
+    "ch08.fit_box": "core",
 }
 LEVEL_POINTS = {"warm-up": 1.0, "core": 2.0, "stretch": 3.0}
 FORMATS = ("canvas", "moodle")
@@ -91,7 +109,9 @@ def read_roster(path: str | os.PathLike) -> list[Student]:
         reader = csv.DictReader(f)
         missing = [c for c in ROSTER_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"roster: {str(path)!r} lacks the column(s) {missing}; it needs {list(ROSTER_COLUMNS)}")
+            raise ValueError(
+                f"roster: {str(path)!r} lacks the column(s) {missing}; it needs {list(ROSTER_COLUMNS)}"
+            )
         rows = list(reader)
     students, seen = [], set()
     for number, row in enumerate(rows, start=2):
@@ -99,8 +119,14 @@ def read_roster(path: str | os.PathLike) -> list[Student]:
         if not sid or sid in seen:
             raise ValueError(f"roster: line {number} has {'a repeated' if sid else 'no'} id {sid!r}")
         seen.add(sid)
-        students.append(Student(sid, (row["name"] or "").strip(), path.parent / (row["submission"] or "").strip(),
-                                *((row.get(k) or "").strip() for k in ("email", "section", "login", "canvas_id"))))
+        students.append(
+            Student(
+                sid,
+                (row["name"] or "").strip(),
+                path.parent / (row["submission"] or "").strip(),
+                *((row.get(k) or "").strip() for k in ("email", "section", "login", "canvas_id")),
+            )
+        )
     return students
 
 
@@ -144,7 +170,9 @@ def totals(rows: list[dict], manual: dict[str, dict[str, float]], scheme: Scheme
     return out
 
 
-def gradebook_rows(students: list[Student], marks: dict[str, dict], fmt: str, assignment: str) -> tuple[list, list]:
+def gradebook_rows(
+    students: list[Student], marks: dict[str, dict], fmt: str, assignment: str
+) -> tuple[list, list]:
     """The header and rows of a gradebook CSV that Canvas or Moodle imports."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
@@ -154,12 +182,28 @@ def gradebook_rows(students: list[Student], marks: dict[str, dict], fmt: str, as
     if fmt == "canvas":
         header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment]
         rows = [{"Student": "Points Possible", assignment: f"{maximum:g}"}]
-        rows += [{"Student": s.name, "ID": s.canvas_id, "SIS User ID": s.id, "SIS Login ID": s.login,
-                  "Section": s.section, assignment: _total(marks, s.id)} for s in students]
+        rows += [
+            {
+                "Student": s.name,
+                "ID": s.canvas_id,
+                "SIS User ID": s.id,
+                "SIS Login ID": s.login,
+                "Section": s.section,
+                assignment: _total(marks, s.id),
+            }
+            for s in students
+        ]
     else:
         header = ["ID number", "Email address", "Full name", assignment]
-        rows = [{"ID number": s.id, "Email address": s.email, "Full name": s.name,
-                 assignment: _total(marks, s.id)} for s in students]
+        rows = [
+            {
+                "ID number": s.id,
+                "Email address": s.email,
+                "Full name": s.name,
+                assignment: _total(marks, s.id),
+            }
+            for s in students
+        ]
     return header, rows
 
 

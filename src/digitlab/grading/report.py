@@ -13,12 +13,42 @@ from digitlab.grading.runner import Run
 
 NOT_RUN = "not run"
 STATUSES = ("correct", "wrong", "unanswered", "error", NOT_RUN)
-MARK = {"correct": "✅", "wrong": "❌", "error": "💥", "unanswered": "✏️", NOT_RUN: "—",
-        "partial": "◐", "manual": "✍️"}
-COLUMNS = ("student", "submission", "exercise", "status", "passed", "message", "hints",
-           "solution_viewed", "run_status", "run_detail", "seconds")
-MARK_COLUMNS = ("id", "name", "submission", "exercise", "status", "points", "max_points", "parts",
-                "message", "run_status", "run_detail", "seconds")
+MARK = {
+    "correct": "✅",
+    "wrong": "❌",
+    "error": "💥",
+    "unanswered": "✏️",
+    NOT_RUN: "—",
+    "partial": "◐",
+    "manual": "✍️",
+}
+COLUMNS = (
+    "student",
+    "submission",
+    "exercise",
+    "status",
+    "passed",
+    "message",
+    "hints",
+    "solution_viewed",
+    "run_status",
+    "run_detail",
+    "seconds",
+)
+MARK_COLUMNS = (
+    "id",
+    "name",
+    "submission",
+    "exercise",
+    "status",
+    "points",
+    "max_points",
+    "parts",
+    "message",
+    "run_status",
+    "run_detail",
+    "seconds",
+)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -75,13 +105,21 @@ def rows_of(run: Run, exercises: list[str]) -> list[dict]:
         mine = [e for e in run.events if e["exercise"] == name]
         checks = [e for e in mine if e["event"] == "check"]
         last = checks[-1] if checks else {"status": NOT_RUN, "message": not_run_reason(run)}
-        rows.append({
-            "student": run.student, "submission": run.submission.name, "exercise": name,
-            "status": last["status"], "passed": int(last["status"] == "correct"),
-            "message": str(last.get("message", "")), "hints": sum(e["event"] == "hint" for e in mine),
-            "solution_viewed": int(any(e["event"] == "solution" for e in mine)),
-            "run_status": run.status, "run_detail": run.detail, "seconds": run.seconds,
-        })
+        rows.append(
+            {
+                "student": run.student,
+                "submission": run.submission.name,
+                "exercise": name,
+                "status": last["status"],
+                "passed": int(last["status"] == "correct"),
+                "message": str(last.get("message", "")),
+                "hints": sum(e["event"] == "hint" for e in mine),
+                "solution_viewed": int(any(e["event"] == "solution" for e in mine)),
+                "run_status": run.status,
+                "run_detail": run.detail,
+                "seconds": run.seconds,
+            }
+        )
     return rows
 
 
@@ -96,24 +134,44 @@ def not_run_reason(run: Run) -> str:
     return "the notebook has no check for this exercise, or its cell did not run."
 
 
-def summary_markdown(runs: list[Run], rows: list[dict], exercises: list[str], seconds: float,
-                     cell_timeout: float, notebook_timeout: float) -> str:
+def summary_markdown(
+    runs: list[Run],
+    rows: list[dict],
+    exercises: list[str],
+    seconds: float,
+    cell_timeout: float,
+    notebook_timeout: float,
+) -> str:
     """The feedback summary: pass rate per exercise, a student-by-exercise table, runs that failed."""
-    lines = ["# Grading report (feedback: the students' own checks, not marks)", "",
-             f"{len(runs)} submission(s), {len(exercises)} exercise(s), graded in {seconds:.1f} s "
-             f"(limits: {cell_timeout} s per cell, {notebook_timeout} s per notebook; quick mode).", "",
-             "## Class pass rate per exercise", "", "| exercise | passed | pass rate |", "|---|---|---|"]
+    lines = [
+        "# Grading report (feedback: the students' own checks, not marks)",
+        "",
+        f"{len(runs)} submission(s), {len(exercises)} exercise(s), graded in {seconds:.1f} s "
+        f"(limits: {cell_timeout} s per cell, {notebook_timeout} s per notebook; quick mode).",
+        "",
+        "## Class pass rate per exercise",
+        "",
+        "| exercise | passed | pass rate |",
+        "|---|---|---|",
+    ]
     for name in exercises:
         passed = sum(r["passed"] for r in rows if r["exercise"] == name)
         lines.append(f"| `{name}` | {passed}/{len(runs)} | {passed / max(len(runs), 1):.0%} |")
     short = [name.split(".", 1)[-1] for name in exercises]
-    lines += ["", "## Students", "", "| student | " + " | ".join(short) + " | passed | run |",
-              "|---" * (len(exercises) + 3) + "|"]
+    lines += [
+        "",
+        "## Students",
+        "",
+        "| student | " + " | ".join(short) + " | passed | run |",
+        "|---" * (len(exercises) + 3) + "|",
+    ]
     for run in runs:
         mine = {r["exercise"]: r for r in rows if r["student"] == run.student}
         marks = [MARK[mine[name]["status"]] for name in exercises]
         total = sum(mine[name]["passed"] for name in exercises)
-        lines.append(f"| {cell(run.student)} | " + " | ".join(marks) + f" | {total}/{len(exercises)} | {run.status} |")
+        lines.append(
+            f"| {cell(run.student)} | " + " | ".join(marks) + f" | {total}/{len(exercises)} | {run.status} |"
+        )
     lines += ["", "Marks: " + ", ".join(f"{MARK[s]} {s}" for s in STATUSES) + "."]
     return "\n".join(lines + troubled(runs)) + "\n"
 
@@ -124,17 +182,29 @@ def troubled(runs: list[Run]) -> list[str]:
     if not bad:
         return []
     return ["", "## Notebooks that did not run cleanly", ""] + [
-        f"- **{cell(r.student)}** (`{r.submission.name}`): {r.status}. {cell(r.detail)}".rstrip() for r in bad]
+        f"- **{cell(r.student)}** (`{r.submission.name}`): {r.status}. {cell(r.detail)}".rstrip() for r in bad
+    ]
 
 
-def marks_markdown(rows: list[dict], totals: dict[str, dict], runs: list[Run], seconds: float,
-                   seed: int | None = None) -> str:
+def marks_markdown(
+    rows: list[dict], totals: dict[str, dict], runs: list[Run], seconds: float, seed: int | None = None
+) -> str:
     """The marks summary: mean points per exercise and each student's total."""
     exercises = list(dict.fromkeys(r["exercise"] for r in rows))
-    again = f" The hidden tests' seed was {seed} (`--seed {seed}` repeats their inputs)." if seed is not None else ""
-    lines = ["# Marks", "", f"{len(totals)} student(s), {len(exercises)} exercise(s); this run graded "
-             f"{len(runs)} submission(s) in {seconds:.1f} s.{again}", "",
-             "| exercise | mean points | max | correct |", "|---|---|---|---|"]
+    again = (
+        f" The hidden tests' seed was {seed} (`--seed {seed}` repeats their inputs)."
+        if seed is not None
+        else ""
+    )
+    lines = [
+        "# Marks",
+        "",
+        f"{len(totals)} student(s), {len(exercises)} exercise(s); this run graded "
+        f"{len(runs)} submission(s) in {seconds:.1f} s.{again}",
+        "",
+        "| exercise | mean points | max | correct |",
+        "|---|---|---|---|",
+    ]
     for name in exercises:
         mine = [r for r in rows if r["exercise"] == name]
         mean = sum(float(r["points"]) for r in mine) / max(len(mine), 1)
@@ -142,7 +212,9 @@ def marks_markdown(rows: list[dict], totals: dict[str, dict], runs: list[Run], s
         lines.append(f"| `{name}` | {mean:.2f} | {mine[0]['max_points']} | {correct}/{len(mine)} |")
     lines += ["", "| id | name | automatic | manual | total | max |", "|---|---|---|---|---|---|"]
     for sid, t in totals.items():
-        lines.append(f"| {cell(sid)} | {cell(t['name'])} | {t['auto']:g} | {t['manual']:g} | {t['total']:g} | {t['max']:g} |")
+        lines.append(
+            f"| {cell(sid)} | {cell(t['name'])} | {t['auto']:g} | {t['manual']:g} | {t['total']:g} | {t['max']:g} |"
+        )
     return "\n".join(lines + troubled(runs)) + "\n"
 
 

@@ -47,14 +47,20 @@ def check_target(code: str) -> tuple[str, str] | None:
     except SyntaxError:
         return None
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "check"
-                and ast.unparse(node.func.value) == f"{module}.{attr}" and len(node.args) == 1):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "check"
+            and ast.unparse(node.func.value) == f"{module}.{attr}"
+            and len(node.args) == 1
+        ):
             return name, ast.unparse(node.args[0])
     return name, "None"
 
 
-def restore(source: nbformat.NotebookNode, submission: nbformat.NotebookNode,
-            nonce: str) -> tuple[nbformat.NotebookNode, list[Slot]]:
+def restore(
+    source: nbformat.NotebookNode, submission: nbformat.NotebookNode, nonce: str
+) -> tuple[nbformat.NotebookNode, list[Slot]]:
     """The notebook the grader runs (the source with the submission's answers and capture cells)."""
     source_ids = {_cell_id(c) for c in source.cells}
     if "" in source_ids:
@@ -84,8 +90,11 @@ def restore(source: nbformat.NotebookNode, submission: nbformat.NotebookNode,
         if target and pending is not None:
             pending.exercise, pending.expression = target
             pending.capture_index = len(cells)
-            cells.append(nbformat.v4.new_code_cell(capture.cell_source(nonce, *target),
-                                                   metadata={"digitlab": {"capture": True}}))
+            cells.append(
+                nbformat.v4.new_code_cell(
+                    capture.cell_source(nonce, *target), metadata={"digitlab": {"capture": True}}
+                )
+            )
             slots.append(pending)
             pending = None
         cells.append(new)

@@ -29,7 +29,9 @@ class Run:
 
     submission: Path
     student: str
-    status: str = "ok"  # ok | cell errors | cell timeout | notebook timeout | kernel died | invalid notebook | missing
+    status: str = (
+        "ok"  # ok | cell errors | cell timeout | notebook timeout | kernel died | invalid notebook | missing
+    )
     detail: str = ""
     seconds: float = 0.0
     events: list[dict] = field(default_factory=list)
@@ -52,27 +54,41 @@ def read_notebook(path: Path, run: Run):
             raise ValueError("it has no list of cells")
         return nb
     except Exception as e:  # anything unreadable: JSON, nbformat or encoding errors
-        run.status, run.detail = "invalid notebook", f"could not read it ({type(e).__name__}: {first_line(e)})"
+        run.status, run.detail = (
+            "invalid notebook",
+            f"could not read it ({type(e).__name__}: {first_line(e)})",
+        )
         return None
 
 
-def execute(nb, workdir: Path, env: dict, run: Run, cell_timeout: float, notebook_timeout: float,
-            stderr_path: Path) -> None:
+def execute(
+    nb, workdir: Path, env: dict, run: Run, cell_timeout: float, notebook_timeout: float, stderr_path: Path
+) -> None:
     """Execute ``nb`` in place, in ``workdir``, until it ends or the notebook limit passes."""
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
     client = NotebookClient(
-        nb, timeout=cell_timeout, allow_errors=True, interrupt_on_timeout=True,
-        error_on_timeout={"ename": "CellTimeoutError", "evalue": "the cell ran over its time limit",
-                          "traceback": []},
-        kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+        nb,
+        timeout=cell_timeout,
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        error_on_timeout={
+            "ename": "CellTimeoutError",
+            "evalue": "the cell ran over its time limit",
+            "traceback": [],
+        },
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+    )
     deadline = time.monotonic() + notebook_timeout
     errors, timeouts, fired = [], [], threading.Event()
     with open(stderr_path, "wb") as stderr:
         try:
-            with client.setup_kernel(env=env, stderr=stderr, cwd=str(workdir)), \
-                    _watchdog(client, notebook_timeout, fired):
+            with (
+                client.setup_kernel(env=env, stderr=stderr, cwd=str(workdir)),
+                _watchdog(client, notebook_timeout, fired),
+            ):
                 for index, cell in enumerate(nb.cells):
                     if cell.get("cell_type") != "code":
                         continue
@@ -85,8 +101,11 @@ def execute(nb, workdir: Path, env: dict, run: Run, cell_timeout: float, noteboo
                     if time.monotonic() - began >= client.timeout:  # interrupted at the cell limit
                         timeouts.append(index)
                         continue
-                    errors += [f"cell {index} raised {o.get('ename', 'an error')}"
-                               for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+                    errors += [
+                        f"cell {index} raised {o.get('ename', 'an error')}"
+                        for o in cell.get("outputs", [])
+                        if o.get("output_type") == "error"
+                    ]
         except DeadKernelError:
             run.status = "kernel died"
         except Exception as e:  # the kernel failed to start or stopped answering
@@ -113,8 +132,13 @@ def execute_in_container(command: list[str], workdir: Path, run: Run, notebook_t
         run.detail = f"the container exited with {done.returncode}: {(done.stderr or '').strip()[-200:]}"
         return None
     nb = editions.read(executed)
-    errors = [f"cell {i} raised {o.get('ename', 'an error')}" for i, c in enumerate(nb.cells)
-              if c.get("cell_type") == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [
+        f"cell {i} raised {o.get('ename', 'an error')}"
+        for i, c in enumerate(nb.cells)
+        if c.get("cell_type") == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     summarise(run, errors, [], 0, notebook_timeout)
     return nb
 
@@ -150,8 +174,9 @@ def _last_line(path: Path) -> str:
     return f"The kernel's last words: {lines[-1][:200]}" if lines else ""
 
 
-def summarise(run: Run, errors: list[str], timeouts: list[int], cell_timeout: float,
-              notebook_timeout: float) -> None:
+def summarise(
+    run: Run, errors: list[str], timeouts: list[int], cell_timeout: float, notebook_timeout: float
+) -> None:
     """Set the run's status and detail from its errors and timeouts."""
     if run.status == "notebook timeout":
         run.detail += f"stopped at the {notebook_timeout} s notebook limit; later cells did not run. "

@@ -29,29 +29,55 @@ class Raised:
         return f"<raised {self.message}>"
 
 
-def call(prelude: str, cell: str, expression: str, calls: list[tuple], *, env: dict, cwd: Path,
-         timeout: float = 30, command: list[str] | None = None) -> list:
+def call(
+    prelude: str,
+    cell: str,
+    expression: str,
+    calls: list[tuple],
+    *,
+    env: dict,
+    cwd: Path,
+    timeout: float = 30,
+    command: list[str] | None = None,
+) -> list:
     """Run the student's function on each argument tuple of ``calls``; results or ``Raised``.
 
     ``command`` replaces the local Python (``isolation.container_sandbox`` runs it in a container).
     """
-    request = json.dumps({"prelude": prelude, "cell": cell, "expression": expression,
-                          "calls": [[capture.encode(a) for a in args] for args in calls]})
+    request = json.dumps(
+        {
+            "prelude": prelude,
+            "cell": cell,
+            "expression": expression,
+            "calls": [[capture.encode(a) for a in args] for args in calls],
+        }
+    )
     try:
-        done = subprocess.run(command or [sys.executable, "-m", "digitlab.grading.sandbox"], input=request,
-                              capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
-                              start_new_session=True)
+        done = subprocess.run(
+            command or [sys.executable, "-m", "digitlab.grading.sandbox"],
+            input=request,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd,
+            timeout=timeout,
+            start_new_session=True,
+        )
     except subprocess.TimeoutExpired:
         return [Raised(f"the function ran over the {timeout} s limit")] * len(calls)
     lines = [line for line in done.stdout.splitlines() if line.startswith('{"results"')]
     if not lines:
         tail = (done.stderr or "").strip().splitlines()
-        return [Raised(tail[-1][:200] if tail else "the function's process ended without an answer")] * len(calls)
+        return [Raised(tail[-1][:200] if tail else "the function's process ended without an answer")] * len(
+            calls
+        )
     results = json.loads(lines[-1]).get("results", [])
     if not isinstance(results, list) or len(results) != len(calls):
         return [Raised("the function's process answered malformed results")] * len(calls)
-    return [Raised(str(r["raised"])[:200]) if isinstance(r, dict) and "raised" in r else _decode(r)
-            for r in results]
+    return [
+        Raised(str(r["raised"])[:200]) if isinstance(r, dict) and "raised" in r else _decode(r)
+        for r in results
+    ]
 
 
 def _decode(data) -> object:
@@ -67,8 +93,15 @@ def _define(code: str, namespace: dict) -> None:
     Other statements (prints, plots, loops) are the cell's demonstration and are skipped; a statement
     that fails (it needs a variable of the notebook) is skipped too, so later definitions still run.
     """
-    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign,
-            ast.AnnAssign)
+    keep = (
+        ast.Import,
+        ast.ImportFrom,
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.Assign,
+        ast.AnnAssign,
+    )
     for node in ast.parse(code).body:
         if isinstance(node, keep):
             try:
@@ -94,8 +127,11 @@ def main() -> None:
         function = eval(request["expression"], namespace)
     except BaseException as e:  # the answer cell itself failed
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        print(json.dumps({"results": [{"raised": f"{type(e).__name__}: {first}"}] * len(request["calls"])}),
-              file=out, flush=True)
+        print(
+            json.dumps({"results": [{"raised": f"{type(e).__name__}: {first}"}] * len(request["calls"])}),
+            file=out,
+            flush=True,
+        )
         return
     results = []
     for args in request["calls"]:

@@ -105,13 +105,15 @@ def activation_table(names=("sigmoid", "tanh", "relu", "leaky_relu"), span: floa
             weaknesses.append("not zero-centred")
         if dead:
             weaknesses.append("dead units (zero gradient for z < 0)")
-        rows.append({
-            "activation": name,
-            "range": f"({lower}, {upper})",
-            "max derivative": round(float(grad.max()), 3),
-            "derivative at z=-5": round(float(df(-5.0)), 4),
-            "derivative at z=5": round(float(df(5.0)), 4),
-            "strengths": ", ".join(strengths),
-            "weaknesses": ", ".join(weaknesses) or "none measured here",
-        })
+        rows.append(
+            {
+                "activation": name,
+                "range": f"({lower}, {upper})",
+                "max derivative": round(float(grad.max()), 3),
+                "derivative at z=-5": round(float(df(-5.0)), 4),
+                "derivative at z=5": round(float(df(5.0)), 4),
+                "strengths": ", ".join(strengths),
+                "weaknesses": ", ".join(weaknesses) or "none measured here",
+            }
+        )
     return pd.DataFrame(rows).set_index("activation")

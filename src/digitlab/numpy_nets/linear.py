@@ -101,7 +101,6 @@ class Perceptron(Classifier):
         return (self.decision_function(X) >= 0).astype(np.int64)
 
 
-
 class MulticlassPerceptron(Classifier):
     """One weight vector per class; predict the class with the largest score; on a mistake, move the
     true class's weights towards x and the predicted class's weights away from it."""
@@ -134,7 +133,6 @@ class MulticlassPerceptron(Classifier):
     def predict(self, X) -> np.ndarray:
         """The class with the largest score for each sample."""
         return np.argmax(check.features(X) @ self.W_ + self.b_, axis=1)
-
 
 
 # --- gradient descent on a line ------------------------------------------------------------------
@@ -203,14 +201,22 @@ def minibatches(n: int, batch_size: int, rng: np.random.Generator):
     check.positive_int("batch_size", batch_size)
     order = rng.permutation(n)
     for start in range(0, n, batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
 class SoftmaxRegression(Classifier):
     """A linear classifier, softmax(x W + b), trained by mini-batch gradient descent on cross-entropy."""
 
-    def __init__(self, n_classes: int = 10, lr: float = 0.5, epochs: int = 10, batch_size: int = 128,
-                 seed: int = 0, dtype=np.float32, threads: int | None = 1):
+    def __init__(
+        self,
+        n_classes: int = 10,
+        lr: float = 0.5,
+        epochs: int = 10,
+        batch_size: int = 128,
+        seed: int = 0,
+        dtype=np.float32,
+        threads: int | None = 1,
+    ):
         check.positive_int("n_classes", n_classes)
         check.positive("lr", lr)
         check.positive_int("epochs", epochs)

@@ -25,13 +25,17 @@ class MLP(Classifier):
     def __init__(self, sizes=(784, 128, 10), seed: int = 0, dtype=np.float32):
         sizes = tuple(sizes)
         if len(sizes) < 2 or any(not check.is_number(s, integer=True) or s < 1 for s in sizes):
-            raise check.InvalidParameterError(f"sizes must list at least two positive layer widths, got {sizes}")
+            raise check.InvalidParameterError(
+                f"sizes must list at least two positive layer widths, got {sizes}"
+            )
         self.sizes, self.dtype = sizes, np.dtype(dtype)
         rng = np.random.default_rng(seed)
         self.params = {}
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
             # He initialisation: keeps the variance of ReLU activations steady from layer to layer
-            self.params[f"W{i}"] = (rng.normal(size=(fan_in, fan_out)) * np.sqrt(2 / fan_in)).astype(self.dtype)
+            self.params[f"W{i}"] = (rng.normal(size=(fan_in, fan_out)) * np.sqrt(2 / fan_in)).astype(
+                self.dtype
+            )
             self.params[f"b{i}"] = np.zeros(fan_out, self.dtype)
         self.history_: dict[str, list[float]] = {}
 
@@ -84,9 +88,21 @@ class MLP(Classifier):
         y = check.labels(y, n=len(logits), n_classes=self.sizes[-1])
         return cross_entropy(logits, y), self.backward(logits, cache, y)
 
-    def fit(self, X, y, *, epochs: int = 10, lr: float = 0.1, momentum: float = 0.9,
-            batch_size: int = 128, lr_decay: float = 1.0, validation=None, seed: int = 0,
-            threads: int | None = 1, verbose: bool = True) -> MLP:
+    def fit(
+        self,
+        X,
+        y,
+        *,
+        epochs: int = 10,
+        lr: float = 0.1,
+        momentum: float = 0.9,
+        batch_size: int = 128,
+        lr_decay: float = 1.0,
+        validation=None,
+        seed: int = 0,
+        threads: int | None = 1,
+        verbose: bool = True,
+    ) -> MLP:
         """Mini-batch SGD with momentum; ``lr`` is multiplied by ``lr_decay`` after each epoch.
 
         ``history_`` records per epoch the mean training loss, the seconds taken, and the accuracy
