@@ -49,10 +49,8 @@ def make_book(dest: Path, chapters: dict[str, list[str]], package: dict[str, str
     """
     for name in ("_config.yml", "Makefile", "requirements.txt", "pyproject.toml"):
         shutil.copy(ROOT / name, dest / name)
-    (dest / "tools").mkdir()  # the local Sphinx extensions that _config.yml names
-    for name in ("site_fixes.py", "course_edition.py", "bilingual.py", "offline_assets.py"):
-        shutil.copy(ROOT / "tools" / name, dest / "tools" / name)
-    shutil.copytree(ROOT / "tools" / "templates", dest / "tools" / "templates")
+    # the local Sphinx extensions that _config.yml names, with their templates and static files
+    shutil.copytree(ROOT / "tools", dest / "tools", ignore=shutil.ignore_patterns("__pycache__"))
     (dest / "node_modules").symlink_to(ROOT / "node_modules")  # the scripts offline_assets copies
     (dest / "book").mkdir()
     shutil.copy(ROOT / "book" / "references.bib", dest / "book" / "references.bib")

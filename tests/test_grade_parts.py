@@ -265,7 +265,7 @@ def test_make_book_course_builds_a_site_without_solutions(tmp_path):
     stamp = book / "env-stamp"
     stamp.touch()
     done = subprocess.run(
-        ["make", "-C", str(book), "book", "COURSE=1", f"VENV={VENV}", f"STAMP={stamp}"],
+        ["make", "-C", str(book), "book", "COURSE=1", f"VENV={VENV}", f"STAMP={stamp}", f"NODE={stamp}"],
         capture_output=True,
         text=True,
         timeout=600,
