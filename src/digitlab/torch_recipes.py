@@ -86,13 +86,16 @@ def make_card(
     )
 
 
+def _training_split(validation: int) -> mnist_data.MNIST:
+    """MNIST with ``validation`` training images held out (a tenth of them in quick mode)."""
+    return mnist_data.load_mnist(validation=runtime.pick(full=validation, quick=validation // 10))
+
+
 def train_cnn(settings: CNNSettings) -> tuple[CNN, Card]:
     """Train chapter 4's CNN as the chapter does; return it with its card."""
     runtime.seed_everything(0)
     model = CNN(batch_norm=settings.batch_norm, dropout=settings.dropout)
-    split = mnist_data.load_mnist(
-        validation=runtime.pick(full=settings.validation, quick=settings.validation // 10)
-    )
+    split = _training_split(settings.validation)
     history = fit(
         model,
         split,
@@ -117,9 +120,7 @@ def train_member(settings: MemberSettings) -> tuple[nn.Module, Card]:
     """Train a member of chapter 7's committee on the training split (the validation split held out)."""
     runtime.seed_everything(settings.seed)
     model = build_member(settings)
-    split = mnist_data.load_mnist(
-        validation=runtime.pick(full=settings.validation, quick=settings.validation // 10)
-    )
+    split = _training_split(settings.validation)
     history = train_strong(
         model,
         split,
