@@ -121,6 +121,27 @@ def test_a_changed_english_sentence_fails_the_check_and_is_named(tmp_path):
     assert done.stdout.splitlines() == ["book/intro: fuzzy: 'The second one, rewritten.'"]
 
 
+def test_phrase_templates_are_messages_of_their_chapter():
+    """Words a chapter glues (digitlab.phrases) are extracted with its prose, every branch of them."""
+    pot = polib.pofile(str(translations.extracted() / "book" / "07-going-further.pot"))
+    verdicts = [e.msgid for e in pot if e.msgid.startswith("The ensemble fixes {fixed} of {member}'s")]
+    assert len(verdicts) == 3, verdicts  # one per outcome of the McNemar test, whichever ran
+
+
+def test_a_translation_that_drops_a_phrase_field_is_named(tmp_path):
+    pot, po = tmp_path / "pot", tmp_path / "locales" / "zh_CN" / "LC_MESSAGES" / "book"
+    for folder in (pot / "book", po):
+        folder.mkdir(parents=True)
+    catalogue = polib.POFile()
+    catalogue.append(polib.POEntry(msgid="more than {n}", msgstr=""))
+    catalogue.save(str(pot / "book" / "page.pot"))
+    catalogue[0].msgstr = "超过"
+    catalogue.save(str(po / "page.po"))
+    assert translations.problems(tmp_path, "zh_CN", pot) == [
+        "book/page: phrase fields differ: 'more than {n}'"
+    ]
+
+
 def test_jieba_learns_the_book_terms():
     """Chinese search splits text with jieba; without the book's terms it cuts 混淆矩阵 in two."""
     import jieba

@@ -4,6 +4,8 @@
   fragment of its own, where myst-nb's ``{glue:text}`` role finds no notebook and renders nothing.
   Here the role turns such a reference into a reference to the page's own glue data, which
   myst-nb resolves after reading, as it does for glue from another page.
+- Glued phrases in the page's language: a value glued as a ``digitlab.phrases.Phrase`` (a verdict
+  that depends on the run) is rendered from its translated template, with the English build's values.
 - No execution: with ``digitlab_outputs_from`` set to the English build folder (the Chinese build),
   every notebook gets its outputs from that build's jupyter-cache or executed copy, and the build
   stops when neither holds the notebook's current code; set to ``none`` (message extraction), notebooks get
@@ -20,6 +22,8 @@ from pathlib import Path
 
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
+
+from digitlab.phrases import translate_glue
 
 LOGGER = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -96,10 +100,13 @@ def reuse_outputs(app) -> None:
         """A client that executes nothing, with the glue data the English build saved."""
 
         glued: dict = {}
+        gettext = staticmethod(lambda text: text)
 
         @property
         def glue_data(self):
-            return {**self._glue_data, **self.glued}
+            data = {**self._glue_data, **self.glued}
+            bundles = translate_glue({k: v["data"] for k, v in data.items()}, self.gettext)
+            return {k: {**v, "data": bundles[k]} for k, v in data.items()}
 
     def create_client(notebook, source, nb_config, logger, read_fmt=None):
         REUSED.append(str(source))
@@ -125,6 +132,7 @@ def reuse_outputs(app) -> None:
                 "site first (make book, or make preview for the quick build)"
             )
         client = ReusedClient(notebook, Path(source), nb_config, logger)
+        client.gettext = page_catalog(app, app.env.path2doc(str(source))).gettext
         glue = path.with_suffix(".glue.json")  # values glued with display=False leave no output
         if glue.is_file():
             app.env.note_dependency(str(glue))
@@ -132,6 +140,16 @@ def reuse_outputs(app) -> None:
         return client
 
     nb_sphinx.create_client = create_client
+
+
+def page_catalog(app, docname: str):
+    """The translation catalogue of page ``docname`` in this build's language."""
+    from sphinx.locale import init as init_locale
+    from sphinx.util.i18n import docname_to_domain
+
+    domain = docname_to_domain(docname, app.config.gettext_compact)
+    dirs = [str(Path(app.srcdir) / d) for d in app.config.locale_dirs]
+    return init_locale(dirs, app.config.language, domain)[0]
 
 
 def report_reuse(app, exception) -> None:
@@ -175,16 +193,12 @@ def translate_captions(app, doctree) -> None:
     """Translate the part captions of the table of contents, which sphinx-external-toc inserts
     after Sphinx has translated the page (the captions are messages of the root page)."""
     from sphinx import addnodes
-    from sphinx.locale import init as init_locale
-    from sphinx.util.i18n import docname_to_domain
 
     toctrees = [n for n in doctree.findall(addnodes.toctree) if n.get("caption")]
     if not toctrees or not app.config.language or app.config.language == "en":
         return
-    domain = docname_to_domain(app.env.docname, app.config.gettext_compact)
-    dirs = [str(Path(app.srcdir) / d) for d in app.config.locale_dirs]
-    catalog, found = init_locale(dirs, app.config.language, domain)
-    for node in toctrees if found else []:
+    catalog = page_catalog(app, app.env.docname)
+    for node in toctrees:
         node["caption"] = catalog.gettext(node["caption"])
 
 

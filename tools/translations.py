@@ -29,6 +29,7 @@ LANG = "zh_CN"
 POT = Path("_build") / "gettext"
 HASH_FILE = ".source-hash"
 GLUE = re.compile(r"\{glue(?::\w+)?\}`[^`]*`")
+FIELD = re.compile(r"(?<![`}])\{(\w+)\}(?!`)")  # a phrase's field, {count}; not a role such as {glue:text}`x`
 FENCE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})")
 HEADING = re.compile(r"^(#{1,6}\s+)(.*?)\s*$")
 ITEM = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)(.*)$")
@@ -103,8 +104,43 @@ def extract(root: Path = ROOT, force: bool = False) -> Path:
     )
     if status:
         raise SystemExit(f"message extraction failed ({status})")
+    add_phrases(root, out)
     (out / HASH_FILE).write_text(current)
     return out
+
+
+def add_phrases(root: Path, pot_dir: Path) -> None:
+    """Add the template of every ``phrase(...)`` in a chapter's code (digitlab.phrases: words glued
+    into the prose) to that chapter's messages."""
+    import nbformat
+    import polib
+
+    from digitlab.phrases import templates
+
+    for notebook in sorted((root / "book").glob("*.ipynb")):
+        pot_path = pot_dir / "book" / f"{notebook.stem}.pot"
+        cells = nbformat.read(notebook, as_version=4).cells
+        found = []
+        for index, cell in enumerate(cells):
+            if cell.cell_type == "code":
+                where = f"{notebook.relative_to(root).as_posix()}, cell {index}"
+                found += [(t, index) for t in templates(cell.source, where)]
+        if not found or not pot_path.is_file():
+            continue
+        pot = polib.pofile(str(pot_path))
+        known = {e.msgid for e in pot}
+        for template, index in found:
+            if template not in known:
+                known.add(template)
+                pot.append(
+                    polib.POEntry(
+                        msgid=template,
+                        msgstr="",
+                        occurrences=[(notebook.relative_to(root).as_posix(), str(index))],
+                        comment="a phrase glued into the text: keep every {field}",
+                    )
+                )
+        pot.save(str(pot_path))
 
 
 def extracted(root: Path = ROOT) -> Path:
@@ -151,6 +187,8 @@ def problems(root: Path = ROOT, lang: str = LANG, pot_dir: Path | None = None) -
                 state = "untranslated"
             elif sorted(GLUE.findall(entry.msgstr)) != sorted(GLUE.findall(message.msgid)):
                 state = "glued values differ"
+            elif sorted(FIELD.findall(entry.msgstr)) != sorted(FIELD.findall(message.msgid)):
+                state = "phrase fields differ"
             else:
                 continue
             found.append(f"{page}: {state}: {short(message.msgid)}")
@@ -236,17 +274,28 @@ def colab(english: Path, out: Path, root: Path = ROOT, lang: str = LANG) -> Path
 
     from digitlab.colab import write_colab
 
-    def translator(docname: str):
+    def messages(docname: str) -> dict[str, str]:
         path = catalogue_path(root, lang, docname)
         entries = polib.pofile(str(path)) if path.is_file() else []
-        messages = {
-            e.msgid: e.msgstr for e in entries if e.msgstr and not e.obsolete and "fuzzy" not in e.flags
-        }
-        return lambda text: translate_markdown(text, messages)
+        return {e.msgid: e.msgstr for e in entries if e.msgstr and not e.obsolete and "fuzzy" not in e.flags}
+
+    def translator(docname: str):
+        found = messages(docname)
+        return lambda text: translate_markdown(text, found)
+
+    def gettext(docname: str):
+        found = messages(docname)
+        return lambda text: found.get(text, text)
 
     english = english if english.is_absolute() else root / english
     return write_colab(
-        root / "book", english, out, translator=translator, language=lang, site_path=SITE_PATHS[lang]
+        root / "book",
+        english,
+        out,
+        translator=translator,
+        language=lang,
+        site_path=SITE_PATHS[lang],
+        gettext=gettext,
     )
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import nbformat
 
-from digitlab import __version__, _io, editions, myst
+from digitlab import __version__, _io, editions, myst, phrases
 
 BRANCH = "colab"  # the branch the Pages workflow publishes the edition to
 COLAB = "https://colab.research.google.com"
@@ -238,6 +238,7 @@ def write_colab(
     translator=None,
     language: str = "en",
     site_path: str = "",
+    gettext=None,
 ) -> Path:
     """Write the Colab edition of every notebook of ``book_dir`` to ``out_dir``, from ``build_dir``.
 
@@ -245,7 +246,8 @@ def write_colab(
     quick-mode one) holding ``jupyter_execute/`` and ``html/objects.inv``. The edition is written
     aside and swapped in whole; it is refused when any solution line would reach it. A translated
     edition passes ``translator`` (docname -> function from MyST text to its translation), its
-    ``language`` and ``site_path``, where its site lives below the English one (``zh/``).
+    ``language`` and ``site_path``, where its site lives below the English one (``zh/``), and
+    ``gettext`` (docname -> function from an English message to its translation) for glued phrases.
     """
     book, build, out = Path(book_dir), Path(build_dir), Path(out_dir)
     inventory = build / "html" / "objects.inv"
@@ -264,22 +266,26 @@ def write_colab(
     )
     with _io.new_folder(out) as tmp:
         for path in editions.chapters(book):
-            nbformat.write(_one(path, build, shared, translator, language), os.fspath(tmp / path.name))
+            edition = _one(path, build, shared, translator, language, gettext)
+            nbformat.write(edition, os.fspath(tmp / path.name))
         (tmp / "README.md").write_text(_readme(site, repository), encoding="utf-8")
     return out
 
 
 def _one(
-    path: Path, build: Path, shared: myst.Page, translator=None, language: str = "en"
+    path: Path, build: Path, shared: myst.Page, translator=None, language: str = "en", gettext=None
 ) -> nbformat.NotebookNode:
     executed_path = build / "jupyter_execute" / path.parent.name / path.name
     if not executed_path.is_file():
         raise FileNotFoundError(f"{executed_path} is missing: build the book before the Colab edition")
     nb, executed = editions.read(path), editions.read(executed_path)
+    docname = f"{path.parent.name}/{path.stem}"
     glue = myst.glue_values(executed, executed_path.with_suffix(".glue.json"))
+    if gettext:
+        glue = phrases.translate_glue(glue, gettext(docname))
     page = myst.Page(
         shared.site,
-        f"{path.parent.name}/{path.stem}",
+        docname,
         path.parent,
         glue=glue,
         citations=shared.citations,

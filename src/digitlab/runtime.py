@@ -8,6 +8,7 @@ accuracy floor an error; a learner's run only gets a warning and goes on.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import random
@@ -17,6 +18,7 @@ import numpy as np
 
 from digitlab import _validation as check
 from digitlab import settings
+from digitlab.phrases import SUFFIX, Phrase, phrase  # noqa: F401  (chapters import phrase from here)
 from digitlab.settings import is_quick, is_strict, mode  # noqa: F401  (the chapters ask runtime)
 
 QUICK_ENV = settings.QUICK
@@ -76,7 +78,9 @@ def glue(name: str, value, display: bool = False) -> None:
     """Publish ``value`` to the book's prose as ``{glue:text}`name```; a no-op outside the book build.
 
     MyST-NB (``myst_nb.glue``) exists where the book is built but not in Colab, so chapters call this
-    instead: in Colab the value is simply shown (when ``display``) or skipped.
+    instead: in Colab the value is simply shown (when ``display``) or skipped. A
+    :class:`~digitlab.phrases.Phrase` also glues its template and values as ``<name>__phrase``, for
+    the translated editions.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be a valid identifier, got {name!r}")
@@ -89,6 +93,8 @@ def glue(name: str, value, display: bool = False) -> None:
             show(value)
         return
     myst_glue(name, value, display=display)
+    if isinstance(value, Phrase):
+        myst_glue(name + SUFFIX, json.dumps(value.payload(), ensure_ascii=False), display=False)
 
 
 def seed_everything(seed: int = 0, deterministic: bool = True) -> int:

@@ -7,6 +7,9 @@ both sites, then runs it.
 
 from __future__ import annotations
 
+import ast
+import functools
+import html
 import re
 import sys
 from collections import Counter
@@ -194,21 +197,64 @@ def test_chinese_table_of_contents_is_translated(site_zh):
     assert not english, f"part captions left in English: {english}"
 
 
+STRAIGHT = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
 def glued(site: Path) -> dict[str, Counter]:
     """The glued values (myst-nb's pasted text) of every page, by path. Quotes are made straight:
     Sphinx curls them in English text only (its smart quotes are off for Chinese)."""
     spans = re.compile(r'<span class="pasted-text">(.*?)</span>', flags=re.S)
-    straight = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
     return {
-        path: Counter(v.translate(straight) for v in spans.findall((site / path).read_text(encoding="utf-8")))
+        path: Counter(
+            html.unescape(v).translate(STRAIGHT)
+            for v in spans.findall((site / path).read_text(encoding="utf-8"))
+        )
         for path in pages(site)
     }
 
 
+def translated_or_same(catalogue: dict[str, str], text: str) -> str:
+    return catalogue.get(text, text)
+
+
+def glued_phrases(site: Path) -> dict[str, dict[str, str]]:
+    """Per page, each glued phrase (digitlab.phrases: words that depend on the run) in English and
+    in Chinese, translated with the catalogue of locales/ from the values the English build glued."""
+    import polib
+
+    from digitlab import myst, phrases
+
+    found = {}
+    for stored in (site.parent / "jupyter_execute" / "book").glob("*.glue.json"):
+        page = stored.name.removesuffix(".glue.json")
+        po = ROOT / "locales" / "zh_CN" / "LC_MESSAGES" / "book" / f"{page}.po"
+        catalogue = {e.msgid: e.msgstr for e in polib.pofile(str(po)) if e.msgstr and "fuzzy" not in e.flags}
+        glue = myst.glue_values({}, stored)
+        chinese = phrases.translate_glue(glue, functools.partial(translated_or_same, catalogue))
+        found[f"book/{page}.html"] = {
+            ast.literal_eval(glue[name]["text/plain"]).translate(STRAIGHT): ast.literal_eval(
+                chinese[name]["text/plain"]
+            )
+            for name in glue
+            if name + phrases.SUFFIX in glue
+        }
+    return found
+
+
 def test_every_glued_value_appears_on_the_chinese_pages(site, site_zh):
+    """Numbers as they are; glued phrases (verdicts, "more than") in their Chinese wording."""
     english, chinese = glued(site), glued(site_zh)
     assert sum(map(len, english.values())), "no glued value on the English site"
-    problems = {path: dict(values - chinese.get(path, Counter())) for path, values in english.items()}
+    translated = glued_phrases(site)
+    assert sum(map(len, translated.values())), "no glued phrase found in the English build"
+    problems = {}
+    for path, values in english.items():
+        wording = translated.get(path, {})
+        expected = Counter({wording.get(value, value): n for value, n in values.items()})
+        problems[path] = dict(expected - chinese.get(path, Counter()))
+        problems[path].update(
+            {v: "left in English" for v in wording if v in chinese.get(path, {}) and v != wording[v]}
+        )
     assert not any(problems.values()), "glued values missing on the Chinese pages:\n" + report(problems)
 
 
