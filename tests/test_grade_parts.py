@@ -273,6 +273,7 @@ def test_make_book_course_builds_a_site_without_solutions(tmp_path):
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     page = (book / "_build" / "course" / "_build" / "html" / "book" / "chapter.html").read_text()
     assert "second cell ran" in page and "secret_answer" not in page
+    assert "language-switch" not in page  # published alone: no link to a Chinese edition
     assert not (book / "_build" / "html").exists()  # the public site is not touched
 
 

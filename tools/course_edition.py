@@ -3,7 +3,9 @@
 The public site shows each exercise's solution collapsed (tag ``hide-input``). A class that is graded
 on the exercises needs a site without them: ``make book COURSE=1`` sets ``DIGITLAB_COURSE=1``, and
 this extension tags every cell tagged ``solution`` with ``remove-cell`` as each notebook is read, so
-MyST-NB drops the cell, its code and its outputs, from the page. Without the variable it does nothing.
+MyST-NB drops the cell, its code and its outputs, from the page. The course site is published alone,
+without a Chinese edition beside it, so its pages get no language link. Without the variable it does
+nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ def on_source_read(app, docname: str, source: list[str]) -> None:
     source[0] = remove_solutions(source[0])
 
 
+def no_language_link(app, config) -> None:
+    """The course site has no translated edition beside it: no link to one (tools/bilingual.py)."""
+    if os.environ.get(ENV) == "1":
+        config.digitlab_other_site = ""
+
+
 def setup(app):
     app.connect("source-read", on_source_read)
+    app.connect("config-inited", no_language_link)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
