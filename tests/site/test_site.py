@@ -258,6 +258,14 @@ def test_every_glued_value_appears_on_the_chinese_pages(site, site_zh):
     assert not any(problems.values()), "glued values missing on the Chinese pages:\n" + report(problems)
 
 
+def test_no_english_words_are_glued_into_chinese_text(site_zh):
+    """Words a chapter glues (verdicts, "more than") are phrases, translated on the Chinese pages;
+    identifiers such as torch_strong and numbers may stay."""
+    english = re.compile(r"(?<![\w-])[a-z]{4,}(?![\w-])")
+    found = {path: [v for v in values if english.search(v)] for path, values in glued(site_zh).items()}
+    assert not any(found.values()), "English words glued into Chinese pages:\n" + report(found)
+
+
 def test_screenshots(site, server, browser):
     """Full-page screenshots of the home page and of the first chapter, for a person to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
