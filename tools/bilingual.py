@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -102,8 +103,8 @@ def reuse_outputs(app) -> None:
         glued: dict = {}
         gettext = staticmethod(lambda text: text)
 
-        @property
-        def glue_data(self):
+        @functools.cached_property
+        def glue_data(self):  # read after the client is set up, once per page
             data = {**self._glue_data, **self.glued}
             bundles = translate_glue({k: v["data"] for k, v in data.items()}, self.gettext)
             return {k: {**v, "data": bundles[k]} for k, v in data.items()}

@@ -268,24 +268,28 @@ def _translated(prefix: str, lines: list[str], messages: dict[str, str]) -> list
     return [prefix + lines[0], *lines[1:]]
 
 
-def colab(english: Path, out: Path, root: Path = ROOT, lang: str = LANG) -> Path:
-    """The Colab edition in ``lang``: the English one's generator, given the translated text."""
+def messages(docname: str, root: Path = ROOT, lang: str = LANG) -> dict[str, str]:
+    """The current translations of page ``docname``: msgid -> msgstr (none empty, fuzzy or obsolete)."""
     import polib
 
+    path = catalogue_path(root, lang, docname)
+    entries = polib.pofile(str(path)) if path.is_file() else []
+    return {e.msgid: e.msgstr for e in entries if e.msgstr and not e.obsolete and "fuzzy" not in e.flags}
+
+
+def gettext(docname: str, root: Path = ROOT, lang: str = LANG):
+    """A function from an English message of page ``docname`` to its translation (itself if none)."""
+    found = messages(docname, root, lang)
+    return lambda text: found.get(text, text)
+
+
+def colab(english: Path, out: Path, root: Path = ROOT, lang: str = LANG) -> Path:
+    """The Colab edition in ``lang``: the English one's generator, given the translated text."""
     from digitlab.colab import write_colab
 
-    def messages(docname: str) -> dict[str, str]:
-        path = catalogue_path(root, lang, docname)
-        entries = polib.pofile(str(path)) if path.is_file() else []
-        return {e.msgid: e.msgstr for e in entries if e.msgstr and not e.obsolete and "fuzzy" not in e.flags}
-
     def translator(docname: str):
-        found = messages(docname)
+        found = messages(docname, root, lang)
         return lambda text: translate_markdown(text, found)
-
-    def gettext(docname: str):
-        found = messages(docname)
-        return lambda text: found.get(text, text)
 
     english = english if english.is_absolute() else root / english
     return write_colab(
@@ -295,7 +299,7 @@ def colab(english: Path, out: Path, root: Path = ROOT, lang: str = LANG) -> Path
         translator=translator,
         language=lang,
         site_path=SITE_PATHS[lang],
-        gettext=gettext,
+        gettext=lambda docname: gettext(docname, root, lang),
     )
 
 

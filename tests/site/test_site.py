@@ -8,7 +8,6 @@ both sites, then runs it.
 from __future__ import annotations
 
 import ast
-import functools
 import html
 import re
 import sys
@@ -213,24 +212,19 @@ def glued(site: Path) -> dict[str, Counter]:
     }
 
 
-def translated_or_same(catalogue: dict[str, str], text: str) -> str:
-    return catalogue.get(text, text)
-
-
 def glued_phrases(site: Path) -> dict[str, dict[str, str]]:
     """Per page, each glued phrase (digitlab.phrases: words that depend on the run) in English and
     in Chinese, translated with the catalogue of locales/ from the values the English build glued."""
-    import polib
+    sys.path.insert(0, str(ROOT / "tools"))
+    import translations
 
     from digitlab import myst, phrases
 
     found = {}
     for stored in (site.parent / "jupyter_execute" / "book").glob("*.glue.json"):
         page = stored.name.removesuffix(".glue.json")
-        po = ROOT / "locales" / "zh_CN" / "LC_MESSAGES" / "book" / f"{page}.po"
-        catalogue = {e.msgid: e.msgstr for e in polib.pofile(str(po)) if e.msgstr and "fuzzy" not in e.flags}
         glue = myst.glue_values({}, stored)
-        chinese = phrases.translate_glue(glue, functools.partial(translated_or_same, catalogue))
+        chinese = phrases.translate_glue(glue, translations.gettext(f"book/{page}", ROOT))
         found[f"book/{page}.html"] = {
             ast.literal_eval(glue[name]["text/plain"]).translate(STRAIGHT): ast.literal_eval(
                 chinese[name]["text/plain"]
