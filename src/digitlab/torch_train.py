@@ -22,6 +22,9 @@ from digitlab import runtime
 from digitlab.torch_cnn import as_images, as_labels
 
 BATCH_SIZE = 64
+# Images per forward pass when evaluating: on a 2-core CPU, 256 ran chapter 4's CNN and the speedrun's
+# network over 5,000 images 1.6 and 2.2 times faster than 1,000 (the activations stay in cache).
+EVAL_BATCH = 256
 PRECISIONS = ("float32", "bfloat16")
 SCHEDULES = ("constant", "onecycle", "cosine", "last_epoch_drop")
 FINAL_LR_FACTOR = 0.1  # "last_epoch_drop": the last epoch runs at a tenth of the rate
@@ -116,7 +119,7 @@ def _tensors(model: nn.Module, x, y=None):
 
 @torch.inference_mode()
 def evaluate(
-    model: nn.Module, x, y, *, batch_size: int = 1000, precision: str = "float32"
+    model: nn.Module, x, y, *, batch_size: int = EVAL_BATCH, precision: str = "float32"
 ) -> tuple[float, float]:
     """Mean cross-entropy loss and accuracy of ``model`` on images ``x`` with labels ``y``."""
     x, y = _tensors(model, x, y)
@@ -132,7 +135,9 @@ def evaluate(
 
 
 @torch.inference_mode()
-def predict_proba(model: nn.Module, x, *, batch_size: int = 1000, precision: str = "float32") -> np.ndarray:
+def predict_proba(
+    model: nn.Module, x, *, batch_size: int = EVAL_BATCH, precision: str = "float32"
+) -> np.ndarray:
     """Class probabilities, a NumPy array (N, 10), for images in [0, 1] (or uint8) of any MNIST shape."""
     if len(x) == 0:
         return np.zeros((0, 10), np.float32)
@@ -143,7 +148,7 @@ def predict_proba(model: nn.Module, x, *, batch_size: int = 1000, precision: str
     return torch.cat(parts).cpu().numpy()
 
 
-def predict(model: nn.Module, x, *, batch_size: int = 1000, precision: str = "float32") -> np.ndarray:
+def predict(model: nn.Module, x, *, batch_size: int = EVAL_BATCH, precision: str = "float32") -> np.ndarray:
     """Predicted digits, a NumPy int array (N,)."""
     return predict_proba(model, x, batch_size=batch_size, precision=precision).argmax(1)
 
