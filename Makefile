@@ -46,9 +46,13 @@ PACKAGE ?= src/digitlab
 exec-cache: $(STAMP)
 	@$(BIN)/digitlab exec-cache --build-dir _build --package-dir $(PACKAGE)
 
-# The same for the quick-mode build that `make preview` and `make test-site` share.
+# The same for the quick-mode build that `make preview` and `make test-site` share; then the chapters
+# it sent back are executed $(JOBS) at a time into the cache (src/digitlab/parallel_exec.py), in the
+# build's environment, so that Sphinx finds them executed. Quick-mode chapters are mostly one-core
+# work (a kernel, imports); the full build keeps one chapter at a time, because its pages print timings.
 preview-cache: $(STAMP)
-	@$(BIN)/digitlab exec-cache --build-dir _build/preview/_build --package-dir $(PACKAGE)
+	@DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 env -u MPLBACKEND $(BIN)/digitlab exec-cache \
+	  --build-dir _build/preview/_build --package-dir $(PACKAGE) --jobs $(JOBS)
 
 # COURSE=1 builds the course site for a graded class: solution cells removed (tools/course_edition.py),
 # written to _build/course/_build/html with its own execution cache, so the public site is untouched.
@@ -63,7 +67,7 @@ book: data $(NODE) exec-cache  ## the full build, _build/html (COURSE=1: the sol
 endif
 
 preview: data $(NODE) preview-cache  ## a fast build in quick mode, written to _build/preview/_build/html
-	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 $(BIN)/jupyter-book build . --path-output _build/preview -W --keep-going
+	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 env -u MPLBACKEND $(BIN)/jupyter-book build . --path-output _build/preview -W --keep-going
 
 
 # Tests are marked by where they live (conftest.py at the root, which also sets the environment every

@@ -74,7 +74,7 @@ def make_throwaway_book(dest: Path, failing: bool) -> Path:
     )
 
 
-def run_make_book(book: Path) -> subprocess.CompletedProcess:
+def run_make_book(book: Path, target: str = "book") -> subprocess.CompletedProcess:
     """The real Makefile recipe, pointed at the test's environment so no new .venv is created."""
     stamp = book / "env-stamp"
     stamp.touch()  # newer than the copied requirements: make sees the environment as installed
@@ -84,7 +84,7 @@ def run_make_book(book: Path) -> subprocess.CompletedProcess:
             "make",
             "-C",
             str(book),
-            "book",
+            target,
             f"VENV={VENV}",
             f"STAMP={stamp}",
             f"NODE={stamp}",
@@ -95,6 +95,32 @@ def run_make_book(book: Path) -> subprocess.CompletedProcess:
         timeout=600,
         env=env,
     )
+
+
+SPAN = "import time\nstart = time.time()\ntime.sleep(3)\nprint('ran from', start, 'to', time.time())"
+THREADS = "import os\nprint('threads:', os.environ.get('OMP_NUM_THREADS'))"
+
+
+@pytest.mark.slow
+def test_preview_executes_chapters_side_by_side_before_the_build(tmp_path):
+    book = make_book(
+        tmp_path,
+        {"one": [SPAN, THREADS], "two": [SPAN, THREADS], "broken": ["raise RuntimeError('planted failure')"]},
+    )
+    done = run_make_book(book, "preview")
+    log = done.stdout + done.stderr
+    assert "executing 3 chapters, 2 at a time" in done.stdout, log[-3000:]
+    assert "2 of 3 chapters executed" in done.stdout
+    # the build found both chapters executed; it executed only the failed one, and failed as it should
+    assert executed(done.stdout) == {"broken"}, log[-3000:]
+    assert done.returncode != 0 and "planted failure" in log
+    pages = {n: (book / "_build/preview/_build/html/book" / f"{n}.html").read_text() for n in ("one", "two")}
+    spans = [
+        [float(t) for t in re.search(r"ran from ([\d.]+) to ([\d.]+)", p).groups()] for p in pages.values()
+    ]
+    assert max(s[0] for s in spans) < min(s[1] for s in spans), f"the chapters ran one after another: {spans}"
+    share = max(1, (os.cpu_count() or 1) // 2)
+    assert all(f"threads: {share}" in page for page in pages.values())
 
 
 def executed(log: str) -> set[str]:

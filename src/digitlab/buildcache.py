@@ -297,12 +297,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder of the package the chapters import (default: src/digitlab)",
     )
     parser.add_argument("--root", default=".", help="the book's folder, with _toc.yml (default: .)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="execute the chapters to run now, this many at a time, before the build reads them "
+        "(default 1: the build executes them itself, one after another); for quick mode",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``update`` with parsed arguments; print a clear message on bad input."""
+    """Run ``update`` with parsed arguments, then execute what it sent back ``--jobs`` at a time."""
     try:
-        update(args.root, args.build_dir, args.package_dir)
+        if args.jobs < 1:
+            raise ValueError(f"--jobs must be a positive integer, got {args.jobs}")
+        again = update(args.root, args.build_dir, args.package_dir)
+        if args.jobs > 1 and again:
+            from digitlab import parallel_exec
+
+            root = Path(args.root)
+            paths = [p for p in toc_notebooks(root).values() if p.stem in again]
+            paths = [p for p in paths if not executes_always(read_notebook(p))]
+            timeout = parallel_exec.cell_timeout(root)
+            parallel_exec.execute(Path(args.build_dir) / CACHE_FOLDER, paths, args.jobs, timeout=timeout)
     except (ValueError, FileNotFoundError, SyntaxError) as e:
         print(f"digitlab exec-cache: {e}", file=sys.stderr)
         return 2

@@ -84,6 +84,18 @@ def no_mirrors() -> bool:
     return os.environ.get(NO_MIRRORS) == "1"
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+
+
+def limit_threads(threads: int) -> None:
+    """Cap the threads PyTorch, TensorFlow and BLAS start, in this process and the ones it starts.
+
+    They read these variables when they are first imported, so call it before importing them.
+    """
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
+
+
 def workers() -> int:
     """How many zoo trainings run side by side (1 unless ``zoo.prefetch`` set it)."""
     try:

@@ -33,6 +33,7 @@ from filelock import FileLock
 
 from digitlab import data, runtime
 from digitlab.recipe import Card, Recipe, settings_dict, settings_hash
+from digitlab.settings import limit_threads
 
 __all__ = ["Card", "Recipe", "REGISTRY", "names", "recipe", "get", "card", "save", "prefetch", "forget"]
 
@@ -237,8 +238,7 @@ def prefetch(names: Iterable[str], workers: int | None = None) -> list[str]:
 
 def _limit_threads(threads: int, workers: int) -> None:
     """Worker set-up, before any framework is imported: PyTorch, TensorFlow and BLAS read these."""
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
-        os.environ[variable] = str(threads)
+    limit_threads(threads)
     os.environ["DIGITLAB_WORKERS"] = str(workers)  # recorded on the cards: trainings side by side
 
 
