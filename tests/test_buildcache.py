@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digitlab import buildcache, cli, codegraph
+from digitlab import buildcache, cli, codegraph, parallel_exec
 
 ROOT = Path(__file__).resolve().parents[1]
 AUGMENT_DEPENDENTS = {
@@ -263,6 +263,12 @@ def test_bad_arguments_are_named(tmp_path, capsys):
         buildcache.toc_notebooks(tmp_path)
     assert cli.main(["exec-cache", "--root", str(tmp_path), "--package-dir", str(tmp_path)]) == 2
     assert "digitlab exec-cache:" in capsys.readouterr().err
+    assert cli.main(["exec-cache", "--root", str(tmp_path), "--jobs", "0"]) == 2
+    assert "--jobs must be a positive integer, got 0" in capsys.readouterr().err
+    for jobs in (0, 1.5, True):
+        with pytest.raises(ValueError, match="jobs must be a positive integer"):
+            parallel_exec.execute(tmp_path, [tmp_path / "a.ipynb"], jobs)
+    assert parallel_exec.execute(tmp_path, [tmp_path / "page.md"], 2) == []  # only .ipynb files are executed
 
 
 def test_a_markdown_notebook_executed_at_every_reading_is_touched_only_when_its_key_changes(tmp_path):
@@ -282,3 +288,10 @@ def test_a_markdown_notebook_executed_at_every_reading_is_touched_only_when_its_
     assert buildcache.update(tmp_path, build, tmp_path / "fakelab", out=print) == ["one"]
     (tmp_path / "fakelab" / "a.py").write_text("A = 2\n")
     assert buildcache.update(tmp_path, build, tmp_path / "fakelab", out=print) == ["one", "page"]
+
+
+def test_the_parallel_executor_takes_the_build_s_cell_timeout(tmp_path):
+    assert parallel_exec.cell_timeout(tmp_path) == parallel_exec.DEFAULT_TIMEOUT  # no _config.yml
+    (tmp_path / "_config.yml").write_text("title: t\nexecute:\n  execute_notebooks: cache\n  timeout: 42\n")
+    assert parallel_exec.cell_timeout(tmp_path) == 42
+    assert parallel_exec.cell_timeout(ROOT) == 1800  # the book's own _config.yml
