@@ -46,12 +46,16 @@ PACKAGE ?= src/digitlab
 exec-cache: $(STAMP)
 	@$(BIN)/digitlab exec-cache --build-dir _build --package-dir $(PACKAGE)
 
+# The environment of the quick-mode build that `make preview` and `make test-site` share (plots need
+# the inline backend, so MPLBACKEND is unset).
+QUICK_BUILD := DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 env -u MPLBACKEND
+
 # The same for the quick-mode build that `make preview` and `make test-site` share; then the chapters
 # it sent back are executed $(JOBS) at a time into the cache (src/digitlab/parallel_exec.py), in the
 # build's environment, so that Sphinx finds them executed. Quick-mode chapters are mostly one-core
 # work (a kernel, imports); the full build keeps one chapter at a time, because its pages print timings.
 preview-cache: $(STAMP)
-	@DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 env -u MPLBACKEND $(BIN)/digitlab exec-cache \
+	@$(QUICK_BUILD) $(BIN)/digitlab exec-cache \
 	  --build-dir _build/preview/_build --package-dir $(PACKAGE) --jobs $(JOBS)
 
 # COURSE=1 builds the course site for a graded class: solution cells removed (tools/course_edition.py),
@@ -67,7 +71,7 @@ book: data $(NODE) exec-cache  ## the full build, _build/html (COURSE=1: the sol
 endif
 
 preview: data $(NODE) preview-cache  ## a fast build in quick mode, written to _build/preview/_build/html
-	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 env -u MPLBACKEND $(BIN)/jupyter-book build . --path-output _build/preview -W --keep-going
+	$(QUICK_BUILD) $(BIN)/jupyter-book build . --path-output _build/preview -W --keep-going
 
 
 # Tests are marked by where they live (conftest.py at the root, which also sets the environment every
@@ -101,11 +105,11 @@ book-zh: $(STAMP) $(NODE)  ## the Chinese site, _build/html-zh, from `make book`
 	@! grep -E "Executing notebook" _build/book-zh.log
 
 # The site as a reader sees it: a quick-mode build that fails on any broken reference (-n -W), then
-# every page in headless Chromium (tests/site; needs Debian's `chromium`). Plots need the inline
-# backend, so MPLBACKEND is unset. Screenshots go to _build/screenshots/. The Chinese site is built
-# from the same quick-mode outputs into _build/preview/_build/html-zh (nothing executed) and checked too.
+# every page in headless Chromium (tests/site; needs Debian's `chromium`). Screenshots go to
+# _build/screenshots/. The Chinese site is built from the same quick-mode outputs into
+# _build/preview/_build/html-zh (nothing executed) and checked too.
 test-site: data $(NODE) preview-cache  ## build both sites in quick mode (nitpicky) and check every page in headless Chromium
-	DIGITLAB_QUICK=1 DIGITLAB_STRICT=1 env -u MPLBACKEND $(BIN)/jupyter-book build . --path-output _build/preview -n -W --keep-going
+	$(QUICK_BUILD) $(BIN)/jupyter-book build . --path-output _build/preview -n -W --keep-going
 	$(BIN)/python tools/translations.py build --english _build/preview/_build -n 2>&1 | tee _build/preview/book-zh.log
 	@! grep -E "Executing notebook" _build/preview/book-zh.log
 	$(BIN)/python -m pytest -m site tests/site

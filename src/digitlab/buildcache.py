@@ -202,6 +202,14 @@ def toc_notebooks(root: Path) -> dict[str, Path]:
     return found
 
 
+def read_config(path: str | Path) -> dict:
+    """The book's configuration (``_config.yml``) as a dict: {} when the file is missing or empty."""
+    import yaml
+
+    path = Path(path)
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}
+
+
 def environment_hash(root: Path) -> str:
     """Hash of the pinned environment: ``requirements.txt`` and the Python version."""
     requirements = root / "requirements.txt"
@@ -316,8 +324,11 @@ def run(args: argparse.Namespace) -> int:
             from digitlab import parallel_exec
 
             root = Path(args.root)
-            paths = [p for p in toc_notebooks(root).values() if p.stem in again]
-            paths = [p for p in paths if not executes_always(read_notebook(p))]
+            paths = [
+                p
+                for p in toc_notebooks(root).values()
+                if p.stem in again and not executes_always(read_notebook(p))  # MyST-NB runs those anyway
+            ]
             timeout = parallel_exec.cell_timeout(root)
             parallel_exec.execute(Path(args.build_dir) / CACHE_FOLDER, paths, args.jobs, timeout=timeout)
     except (ValueError, FileNotFoundError, SyntaxError) as e:

@@ -87,20 +87,10 @@ def cmd_edition(args: argparse.Namespace) -> int:
 
 def cmd_colab(args: argparse.Namespace) -> int:
     """Write the Colab edition from the sources and the executed build."""
-    from pathlib import Path
-
-    import yaml
-
     from digitlab import colab
+    from digitlab.buildcache import read_config
 
-    config = Path(args.config)
-    repository = colab.REPOSITORY
-    if config.is_file():
-        repository = (
-            (yaml.safe_load(config.read_text(encoding="utf-8")) or {})
-            .get("repository", {})
-            .get("url", repository)
-        )
+    repository = (read_config(args.config).get("repository") or {}).get("url", colab.REPOSITORY)
     try:
         out = colab.write_colab(args.book, args.build, args.out, repository)
     except (FileNotFoundError, ValueError) as e:

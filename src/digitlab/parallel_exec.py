@@ -27,12 +27,9 @@ DEFAULT_TIMEOUT = 1800  # seconds per cell, when _config.yml names none (as MyST
 
 def cell_timeout(root: Path) -> int:
     """The per-cell timeout the build uses: ``execute.timeout`` in ``root/_config.yml``."""
-    import yaml
+    from digitlab.buildcache import read_config
 
-    config = root / "_config.yml"
-    if not config.is_file():
-        return DEFAULT_TIMEOUT
-    execute = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("execute") or {}
+    execute = read_config(Path(root) / "_config.yml").get("execute") or {}
     return int(execute.get("timeout", DEFAULT_TIMEOUT))
 
 
