@@ -110,7 +110,7 @@ def test_preview_executes_chapters_side_by_side_before_the_build(tmp_path):
     done = run_make_book(book, "preview")
     log = done.stdout + done.stderr
     assert "executing 3 chapters, 2 at a time" in done.stdout, log[-3000:]
-    assert "2 of 3 chapters executed" in done.stdout
+    assert "2 of 3 chapters executed" in done.stdout, log[-3000:]
     # the build found both chapters executed; it executed only the failed one, and failed as it should
     assert executed(done.stdout) == {"broken"}, log[-3000:]
     assert done.returncode != 0 and "planted failure" in log

@@ -295,3 +295,31 @@ def test_the_parallel_executor_takes_the_build_s_cell_timeout(tmp_path):
     (tmp_path / "_config.yml").write_text("title: t\nexecute:\n  execute_notebooks: cache\n  timeout: 42\n")
     assert parallel_exec.cell_timeout(tmp_path) == 42
     assert parallel_exec.cell_timeout(ROOT) == 1800  # the book's own _config.yml
+
+
+def stand_in_worker(data) -> tuple[int, str, float]:
+    """Instead of jupyter-cache's worker: ``once`` cannot run the first time, ``cell`` has a failing cell."""
+    path = Path(data.uri)
+    if path.stem == "cell":
+        return 1, data.uri, 0.0
+    marker = path.with_suffix(".tried")
+    if path.stem == "once" and not marker.exists():
+        marker.touch()
+        return 2, data.uri, 0.0
+    return 0, data.uri, 0.0
+
+
+def test_a_chapter_that_could_not_run_is_tried_once_more_alone(tmp_path, monkeypatch):
+    import nbformat
+
+    for name in ("fine", "once", "cell"):
+        nbformat.write(nbformat.v4.new_notebook(), tmp_path / f"{name}.ipynb")
+    monkeypatch.setattr(parallel_exec, "_execute_one", stand_in_worker)  # the forked workers see it too
+    lines = []
+    paths = [tmp_path / f"{n}.ipynb" for n in ("fine", "once", "cell")]
+    cached = parallel_exec.execute(tmp_path / "cache", paths, 2, out=lines.append)
+    assert sorted(cached) == ["fine", "once"]
+    assert "once: could not run (0 s; jupyter-cache's error is above)" in lines
+    assert lines.index("once: trying again, alone") < lines.index("once: executed in 0 s")
+    assert "cell: trying again, alone" not in lines  # a cell's error is the build's to report
+    assert lines[-1].startswith("2 of 3 chapters executed")

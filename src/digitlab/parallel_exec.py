@@ -7,7 +7,9 @@ one core, so on a 2-core machine two chapters side by side finish sooner than th
 --executor local-parallel``) on the chapters that have no cached execution, ``jobs`` at a time,
 each kernel limited to its share of the cores; the build then finds every one of them in the cache
 and executes nothing. A chapter that fails here is left uncached: the build executes it again and
-reports the error as it always does.
+reports the error as it always does. A chapter that could not run at all (its kernel did not start,
+or the cache database was busy: jupyter-cache's status 2, not a cell's error) is tried once more,
+alone, after the others.
 
 Use it for quick mode (``make preview``, ``make test-site``) only: chapters executed side by side
 measure their seconds under each other's load, and the full build prints timings readers compare.
@@ -15,6 +17,7 @@ measure their seconds under each other's load, and the full build prints timings
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import time
@@ -31,6 +34,12 @@ def cell_timeout(root: Path) -> int:
 
     execute = read_config(Path(root) / "_config.yml").get("execute") or {}
     return int(execute.get("timeout", DEFAULT_TIMEOUT))
+
+
+def _start_worker(threads: int) -> None:
+    """A pool worker: its share of the cores, and jupyter-cache's errors printed rather than dropped."""
+    settings.limit_threads(threads)
+    multiprocessing.log_to_stderr(logging.ERROR)
 
 
 def _execute_one(data) -> tuple[int, str, float]:
@@ -74,14 +83,24 @@ def execute(
     jobs = min(jobs, len(work))
     threads = max(1, (os.cpu_count() or 1) // jobs)
     out(f"executing {len(work)} chapters, {jobs} at a time, {threads} thread{'s' * (threads > 1)} each")
-    start, cached = time.perf_counter(), []
-    with multiprocessing.Pool(jobs, initializer=settings.limit_threads, initargs=(threads,)) as pool:
-        for status, uri, seconds in pool.imap_unordered(_execute_one, work, chunksize=1):
-            name = Path(uri).stem
-            if status == 0:
-                cached.append(name)
-                out(f"{name}: executed in {seconds:.0f} s")
-            else:
-                out(f"{name}: failed after {seconds:.0f} s; the build executes it again and reports why")
+    start, status_of = time.perf_counter(), {}
+
+    def report(status: int, uri: str, seconds: float) -> None:
+        status_of[uri] = status
+        name = Path(uri).stem
+        if status == 0:
+            out(f"{name}: executed in {seconds:.0f} s")
+        elif status == 1:
+            out(f"{name}: a cell failed after {seconds:.0f} s; the build executes it again and reports why")
+        else:
+            out(f"{name}: could not run ({seconds:.0f} s; jupyter-cache's error is above)")
+
+    with multiprocessing.Pool(jobs, initializer=_start_worker, initargs=(threads,)) as pool:
+        for result in pool.imap_unordered(_execute_one, work, chunksize=1):
+            report(*result)
+        for data in [d for d in work if status_of[d.uri] == 2]:  # no kernel, a busy database: once more
+            out(f"{Path(data.uri).stem}: trying again, alone")
+            report(*pool.apply(_execute_one, (data,)))
+    cached = [Path(uri).stem for uri, status in status_of.items() if status == 0]
     out(f"{len(cached)} of {len(work)} chapters executed in {time.perf_counter() - start:.0f} s")
     return cached
