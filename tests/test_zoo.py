@@ -196,19 +196,19 @@ def test_prefetch_trains_side_by_side_in_worker_processes(monkeypatch, tmp_path,
     (home / "mnist.npz").symlink_to(data.home() / "mnist.npz")  # the verified cache, not a download
     monkeypatch.setenv("DIGITLAB_HOME", str(home))
     monkeypatch.setenv("DIGITLAB_QUICK", "1")
-    names = ["torch_cnn", "torch_cnn_bn"]
+    names = ["torch_k3", "torch_k5"]
     zoo._LOADED.clear()
     assert zoo.prefetch(names, workers=2) == names
     out = capsys.readouterr().out
-    assert "2 at a time, 1 thread each" in out and "trained torch_cnn_bn" in out
+    assert "2 at a time, 1 thread each" in out and "trained torch_k5" in out
     for name in names:
         card = zoo.card(name)
         assert card.side_by_side == 2 and card.mode == "quick"
         assert card.test_accuracy > 0.5, "the worker's model learned"
     assert zoo.prefetch(names, workers=2) == []
     assert zoo.prefetch(names) == [], "nothing to train: no worker is started"
-    model = zoo.get("torch_cnn", verbose=False)  # the worker's file loads here
-    assert sum(p.numel() for p in model.parameters()) == zoo.card("torch_cnn").params
+    model = zoo.get("torch_k3", verbose=False)  # the worker's file loads here
+    assert sum(p.numel() for p in model.parameters()) == zoo.card("torch_k3").params
     zoo._LOADED.clear()
 
 

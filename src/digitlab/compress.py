@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from digitlab import _io, zoo
+from digitlab import _io, runtime, zoo
 from digitlab import _validation as check
 
 if TYPE_CHECKING:
@@ -245,10 +245,17 @@ def latency_ms(
 
 
 def throughput(
-    predict: Callable[[np.ndarray], object], images: np.ndarray, batch_size: int = 256, seconds: float = 1.0
+    predict: Callable[[np.ndarray], object],
+    images: np.ndarray,
+    batch_size: int = 256,
+    seconds: float | None = None,
 ) -> float:
-    """Images per second of ``predict`` on batches of ``batch_size``, measured for about ``seconds``."""
+    """Images per second of ``predict`` on batches of ``batch_size``, measured for about ``seconds``.
+
+    ``seconds`` defaults to 1, and to 0.2 in quick mode (the tests and previews need no precise figure).
+    """
     check.function("predict", predict)
+    seconds = runtime.pick(full=1.0, quick=0.2) if seconds is None else seconds
     x = _as_nchw(images)
     if len(x) < batch_size:
         raise ValueError(f"images must hold at least batch_size={batch_size} images, got {len(x)}")
