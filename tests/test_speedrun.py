@@ -141,6 +141,20 @@ def test_a_chapter_4_run_that_misses_the_target_is_a_lower_bound_and_says_so():
     assert speedrun.table([slow, fast], 0.99)["seconds to 99%"].iloc[0] == "not reached"
 
 
+def test_the_final_recipe_is_the_step_that_reached_the_target_soonest():
+    slow = trace("chapter 4", [50.0, 100.0], [0.97, 0.991], cap=8)
+    middle = trace("middle", [5.0, 10.0], [0.98, 0.992], epochs=1)
+    last = trace("last", [2.0, 4.0], [0.97, 0.989], epochs=1)  # cheaper, but just short of the target
+    assert speedrun.fastest([slow, middle, last], 0.99) is middle
+    assert speedrun.last_line([slow, middle, last], 0.99) == (
+        "time to 99%: 10.0 s (chapter 4 recipe: 100.0 s, 10.0x faster)"
+    )
+    assert speedrun.fastest([slow, middle, last], 0.995) is last  # none reached it: the last step
+    assert speedrun.fastest([slow, last, middle], 0.95) is last  # both reached it: the sooner one
+    with pytest.raises(ValueError, match="at least one more"):
+        speedrun.fastest([slow], 0.99)
+
+
 # --- a tiny run ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny():

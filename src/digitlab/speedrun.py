@@ -4,7 +4,8 @@ Each rung of the ladder is a configuration of the book's one training loop
 (``torch_train.train_epoch``) and a network. ``run`` trains the rungs one after the other on the
 same data and stops the clock every few batches to measure the validation accuracy; ``table`` and
 ``last_line`` report them. Only training is timed, never the validation passes. The test set is not
-used here: ``final_test_accuracy`` checks the final recipe on it once, at the end.
+used here: the final recipe is the step that reached the target soonest (``fastest``, chosen on the
+validation split), and ``final_test_accuracy`` checks it on the test set once, at the end.
 The progression follows tuomaso/train_mnist_fast (a GPU's 0.76 s), measured on the validation split.
 """
 
@@ -285,11 +286,25 @@ def table(traces: list[Trace], goal: float | None = None):
     return pd.DataFrame(rows).rename_axis("#")
 
 
+def fastest(traces: list[Trace], goal: float | None = None) -> Trace:
+    """The final recipe, chosen on the validation split: the step after the first that reached ``goal`` soonest.
+
+    When none did, the last step. A step that sits just under the goal on one machine may pass it on
+    another, so the choice is made in each run, never assumed.
+    """
+    goal = target() if goal is None else goal
+    if len(traces) < 2:
+        raise ValueError(f"traces must hold chapter 4's rung and at least one more, got {len(traces)}")
+    reached = [t for t in traces[1:] if t.time_to(goal) is not None]
+    return min(reached, key=lambda t: t.time_to(goal)) if reached else traces[-1]
+
+
 def speedup(traces: list[Trace], goal: float | None = None) -> tuple[float | None, float, bool]:
-    """Seconds to ``goal`` of the last rung, of the first (or all its seconds), and whether the first reached it."""
+    """Seconds to ``goal`` of the fastest step, of the first (or all its seconds), and whether the first reached it."""
     goal = target() if goal is None else goal
     first = traces[0].time_to(goal)
-    return traces[-1].time_to(goal), first if first is not None else traces[0].seconds[-1], first is not None
+    fast = fastest(traces, goal).time_to(goal)
+    return fast, first if first is not None else traces[0].seconds[-1], first is not None
 
 
 def last_line(traces: list[Trace], goal: float | None = None) -> str:
@@ -335,9 +350,11 @@ def main(seed: int = 0) -> int:
     traces = run(ladder(), mnist, goal=goal, seed=seed)
     with __import__("pandas").option_context("display.max_colwidth", 200, "display.width", 250):
         print(table(traces, goal).to_string())
-    accuracy = final_test_accuracy(traces[-1], mnist)
+    final = fastest(traces, goal)
+    accuracy = final_test_accuracy(final, mnist)
     print(
-        f"final recipe on the test set (once): {accuracy:.2%} after {traces[-1].seconds[-1]:.1f} s of training"
+        f"final recipe ({final.rung.step}) on the test set (once): {accuracy:.2%} "
+        f"after {final.seconds[-1]:.1f} s of training"
     )
     print(last_line(traces, goal))
     return 0
