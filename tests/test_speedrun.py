@@ -92,6 +92,25 @@ def test_fastnet_shapes_and_size():
         speedrun.FastNet(widths=(24,))
 
 
+def test_batch_norm_after_pooling_is_a_different_network_of_the_same_size():
+    before, after = speedrun.FastNet(), speedrun.NETS["small + BatchNorm after pooling"]()
+    kinds = [type(m).__name__ for m in after.features]
+    assert kinds == ["Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU"] * 2
+    assert [type(m).__name__ for m in before.features] == ["Conv2d", "BatchNorm2d", "MaxPool2d", "ReLU"] * 2
+    assert sum(p.numel() for p in after.parameters()) == sum(p.numel() for p in before.parameters())
+    for module in before.features:
+        if isinstance(module, torch.nn.BatchNorm2d):  # some negative scales: a max of -x is not -(max of x)
+            torch.nn.init.uniform_(module.weight, -1, 1)
+    # the same weights in the other order (the module indices differ: matched by position)
+    after.load_state_dict(dict(zip(after.state_dict(), before.state_dict().values())))
+    x = torch.randn(4, 1, 28, 28)
+    assert not torch.allclose(before.eval()(x), after.eval()(x))
+    with pytest.raises(ValueError, match="norm_after_pool needs batch_norm"):
+        speedrun.FastNet(batch_norm=False, norm_after_pool=True)
+    with pytest.raises(TypeError, match="norm_after_pool"):
+        speedrun.FastNet(norm_after_pool="yes")
+
+
 def test_multiply_adds_counts_convolutions_and_linear_layers():
     # chapter 4: conv1 8x25x28x28, conv2 16x8x25x14x14 and 32x16x25x14x14, conv3 256x32x25x7x7, out 12544x10
     assert speedrun.multiply_adds(speedrun.CNN()) == (
@@ -206,3 +225,19 @@ def test_the_validation_split_is_chapter_4s(monkeypatch, quick):
 def test_the_cli_knows_the_speedrun():
     args = cli.build_parser().parse_args(["speedrun", "--seed", "3"])
     assert args.func is cli.cmd_speedrun and args.seed == 3
+
+
+def test_the_profile_shares_a_training_steps_time_among_its_operations(tiny):
+    from digitlab import profiling
+
+    rung = Rung("p", "p", net="small + BatchNorm", batch_size=32, precision="float32")
+    table = speedrun.profile(rung, tiny, batches=3)
+    assert table["share of the time"].sum() == pytest.approx(1.0)
+    assert table["share of the time"].is_monotonic_decreasing and (table["ms per batch"] > 0).all()
+    assert any("convolution" in name for name in table.index)
+    assert 0 < profiling.share(table, "batch_norm") < 1
+    assert profiling.share(table, "no such operation") == 0
+    with pytest.raises(ValueError, match="at least 2 x batches x batch_size = 1280"):
+        speedrun.profile(dataclasses.replace(rung, batch_size=64), tiny, batches=10)
+    with pytest.raises(ValueError, match="word"):
+        profiling.share(table, "")

@@ -83,13 +83,24 @@ class FastNet(nn.Module):
     """A small network for speed (tuomaso/train_mnist_fast's last one): two convolutions and a 256-unit layer.
 
     Each 2x2 max-pooling comes before its ReLU (the same result, on a quarter of the values); with
-    ``batch_norm`` a BatchNorm follows each convolution, whose bias it makes redundant.
+    ``batch_norm`` a BatchNorm follows each convolution, whose bias it makes redundant. With
+    ``norm_after_pool`` that BatchNorm moves after the pooling: a different network (a max of
+    normalized values is not a normalized max), which normalizes a quarter of the values.
     """
 
-    def __init__(self, batch_norm: bool = True, widths: tuple[int, int] = (24, 32), hidden: int = 256):
+    def __init__(
+        self,
+        batch_norm: bool = True,
+        widths: tuple[int, int] = (24, 32),
+        hidden: int = 256,
+        norm_after_pool: bool = False,
+    ):
         super().__init__()
-        if not isinstance(batch_norm, bool):
-            raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}")
+        for name, value in (("batch_norm", batch_norm), ("norm_after_pool", norm_after_pool)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+        if norm_after_pool and not batch_norm:
+            raise ValueError("norm_after_pool needs batch_norm=True")
         if len(widths) != 2 or any(not isinstance(w, int) or w < 1 for w in (*widths, hidden)):
             raise ValueError(
                 f"widths must be two positive integers and hidden one, got {widths!r}, {hidden!r}"
@@ -97,8 +108,11 @@ class FastNet(nn.Module):
         c1, c2 = widths
 
         def block(c_in: int, c_out: int, kernel: int) -> list[nn.Module]:
-            norm = [nn.BatchNorm2d(c_out)] if batch_norm else []
-            return [nn.Conv2d(c_in, c_out, kernel, bias=not batch_norm), *norm, nn.MaxPool2d(2), nn.ReLU()]
+            conv, pool = nn.Conv2d(c_in, c_out, kernel, bias=not batch_norm), nn.MaxPool2d(2)
+            if not batch_norm:
+                return [conv, pool, nn.ReLU()]
+            norm = nn.BatchNorm2d(c_out)
+            return [conv, pool, norm, nn.ReLU()] if norm_after_pool else [conv, norm, pool, nn.ReLU()]
 
         self.features = nn.Sequential(*block(1, c1, 5), *block(c1, c2, 3))  # 28 -> 24 -> 12 -> 10 -> 5
         self.classifier = nn.Sequential(
