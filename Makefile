@@ -79,13 +79,13 @@ preview: data $(NODE) preview-cache  ## a fast build in quick mode, written to _
 # `notebook` (the chapters, through nbmake) and `site` (tests/site). `slow` marks the unit tests that
 # start kernels, builds or pip; `registry` those that need PyPI.
 test: data $(NODE)  ## every unit test, then every chapter in quick mode with nbmake
-	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m "unit or notebook" tests book --nbmake --nbmake-timeout=600 --durations=15
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder -m "unit or notebook" tests book --nbmake --nbmake-timeout=600 --durations=15
 
 test-unit: data  ## the fast unit tests (no kernels, builds or pip: -m "unit and not slow")
 	$(BIN)/python -m pytest -n $(JOBS) -m "unit and not slow" tests
 
 test-notebooks: data  ## chapters only, in quick mode
-	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -m notebook book --nbmake --nbmake-timeout=600
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder -m notebook book --nbmake --nbmake-timeout=600
 
 # The Chinese edition (CONTRIBUTING.md, "Translations"): the English notebooks and pages are the only
 # source; locales/zh_CN/LC_MESSAGES/book/<page>.po hold the translation of their messages. `make pot`

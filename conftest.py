@@ -45,8 +45,24 @@ def kind(path: Path) -> str:
     return "unit"
 
 
+def heaviest_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The items with the slowest files first: chapters, then test files with a ``slow`` test, then the rest.
+
+    Each file's tests stay together and in order. ``make test`` hands out whole files to its workers
+    (``--dist loadscope``) in this order, so the long ones start first and the last to finish are
+    short: the two workers end together (measured: one idled 19 s at the end before).
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+
+    def rank(item: pytest.Item) -> int:
+        return 0 if kind(Path(item.path)) == "notebook" else 1 if item.path in slow_files else 2
+
+    return sorted(items, key=rank)  # stable: each file keeps its order
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test by where it lives (see the module docstring)."""
+    """Mark each test by where it lives (see the module docstring); run the slowest files first."""
     for item in items:
         item.add_marker(kind(Path(item.path)))
+    items[:] = heaviest_first(items)
