@@ -76,6 +76,11 @@ def test_check_accuracy_fails_below_the_floor_in_strict_mode(monkeypatch):
         runtime.check_accuracy(float("nan"), full=0.99, quick=0.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
         runtime.expected_accuracy(99, 0.5)
+    monkeypatch.setenv("DIGITLAB_QUICK", "0")
+    with pytest.raises(AssertionError, match=r"^CNN: validation accuracy 0.9700 is below"):
+        runtime.check_accuracy(0.97, full=0.98, quick=0.5, what="CNN", split="validation")
+    with pytest.raises(ValueError, match="split must be 'test' or 'validation', got 'val'"):
+        runtime.check_accuracy(0.99, full=0.98, quick=0.5, split="val")
 
 
 def test_check_accuracy_warns_and_goes_on_for_a_learner(monkeypatch, capsys):

@@ -50,16 +50,20 @@ def expected_accuracy(full: float, quick: float) -> float:
     return quick if is_quick() else full
 
 
-def check_accuracy(accuracy: float, full: float, quick: float, what: str = "model") -> float:
-    """Check that ``accuracy`` reaches this mode's floor; return it.
+def check_accuracy(
+    accuracy: float, full: float, quick: float, what: str = "model", split: str = "test"
+) -> float:
+    """Check that ``accuracy`` (measured on ``split``: "test" or "validation") reaches this mode's floor; return it.
 
     Below the floor, strict mode (:func:`is_strict`) raises ``AssertionError``; a learner's run prints
     a warning saying what to try, and the notebook goes on.
     """
+    if split not in ("test", "validation"):
+        raise ValueError(f"split must be 'test' or 'validation', got {split!r}")
     floor = expected_accuracy(full, quick)
     accuracy = float(accuracy)
     if not accuracy >= floor:
-        message = f"{what}: test accuracy {accuracy:.4f} is below the {mode()}-mode floor {floor:.4f}"
+        message = f"{what}: {split} accuracy {accuracy:.4f} is below the {mode()}-mode floor {floor:.4f}"
         if is_strict():
             raise AssertionError(message)
         print(
