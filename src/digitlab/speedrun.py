@@ -113,7 +113,7 @@ def ladder() -> list[Rung]:
     batch = onecycle.then("batch 256", "batches of 256 instead of 64", batch_size=256)
     bf16 = batch.then("bfloat16", "bfloat16 autocast, where runtime.precision() picks it", precision="auto")
     channels = bf16.then("channels_last", "the channels-last memory layout", channels_last=True)
-    pooled = channels.then(  # found by profiling step 5 (profile below)
+    pooled = channels.then(  # found by profiling step 5 (speedrun.profile)
         "BatchNorm after pooling",
         "each BatchNorm after its max-pooling instead of before: a quarter of the values to normalize",
         net="small + BatchNorm after pooling",
@@ -246,20 +246,21 @@ def run(
 
 
 def profile(rung: Rung, data: mnist_data.MNIST, *, batches: int = 10, seed: int = 0):
-    """Each operation's share of the time of ``rung``'s training steps (``profiling.profile_training``), on a throwaway network."""
+    """Each operation's share of the time of ``rung``'s training steps, on a throwaway network.
+
+    ``profiling.profile_training`` does the measuring; chapter 4b profiles step 5 with it.
+    """
     from digitlab.profiling import profile_training
 
     runtime.seed_everything(seed)
     device = runtime.device()
     model = NETS[rung.net]().to(device)
-    x, y = (
-        as_images(data.x_train[: 2 * batches * rung.batch_size]),
-        as_labels(data.y_train[: 2 * batches * rung.batch_size]),
-    )
+    n = 2 * batches * rung.batch_size  # the warm-up batches, then the profiled ones
+    x, y = as_images(data.x_train[:n]).to(device), as_labels(data.y_train[:n]).to(device)
     return profile_training(
         model,
-        x.to(device),
-        y.to(device),
+        x,
+        y,
         _optimizer(rung, model),
         batch_size=rung.batch_size,
         batches=batches,
