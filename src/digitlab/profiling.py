@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
-from digitlab import runtime
+from digitlab import _validation as check
 from digitlab.torch_train import train_epoch
 
 
@@ -35,8 +35,8 @@ def profile_training(
     profiled time and its milliseconds per batch. The time is each operation's own ("self") time on
     the CPU, or on the GPU when the tensors are there. ``model`` is trained by this: pass a throwaway.
     """
-    runtime._check_positive_int("batch_size", batch_size)
-    runtime._check_positive_int("batches", batches)
+    check.positive_int("batch_size", batch_size)
+    check.positive_int("batches", batches)
     n = batches * batch_size
     if len(x) < 2 * n or len(x) != len(y):
         raise ValueError(

@@ -150,6 +150,11 @@ class Trace:
         return time_to_target(self.seconds, self.accuracy, target)
 
 
+def _precision(rung: Rung) -> str:
+    """The precision ``rung`` trains in: its own, or what ``runtime.precision()`` picks for "auto"."""
+    return runtime.precision() if rung.precision == "auto" else rung.precision
+
+
 def _optimizer(rung: Rung, model: nn.Module) -> torch.optim.Optimizer:
     if rung.optimizer == "adamw":  # tuomaso's betas: a shorter memory suits a short run
         return torch.optim.AdamW(model.parameters(), lr=rung.lr, betas=(0.7, 0.9))
@@ -171,7 +176,7 @@ def train_rung(
     runtime._check_positive_int("evals", evals)
     runtime.seed_everything(seed)
     model = NETS[rung.net]().to(x.device)
-    precision = runtime.precision() if rung.precision == "auto" else rung.precision
+    precision = _precision(rung)
     optimizer = _optimizer(rung, model)
     steps = math.ceil(len(x) / rung.batch_size)
     scheduler = make_schedule(optimizer, rung.schedule, rung.lr, rung.epochs, steps)
@@ -245,13 +250,16 @@ def run(
     return traces
 
 
-def profile(rung: Rung, data: mnist_data.MNIST, *, batches: int = 10, seed: int = 0):
+def profile(rung: Rung, data: mnist_data.MNIST, *, batches: int | None = None, seed: int = 0):
     """Each operation's share of the time of ``rung``'s training steps, on a throwaway network.
 
-    ``profiling.profile_training`` does the measuring; chapter 4b profiles step 5 with it.
+    ``profiling.profile_training`` does the measuring, over ``batches`` batches (10; 4 in quick
+    mode, whose subset holds too few images for 2 x 10 batches of 256). Chapter 4b profiles steps 5
+    and 6 with it.
     """
     from digitlab.profiling import profile_training
 
+    batches = runtime.pick(full=10, quick=4) if batches is None else batches
     runtime.seed_everything(seed)
     device = runtime.device()
     model = NETS[rung.net]().to(device)
@@ -264,7 +272,7 @@ def profile(rung: Rung, data: mnist_data.MNIST, *, batches: int = 10, seed: int 
         _optimizer(rung, model),
         batch_size=rung.batch_size,
         batches=batches,
-        precision=runtime.precision() if rung.precision == "auto" else rung.precision,
+        precision=_precision(rung),
         channels_last=rung.channels_last,
     )
 
