@@ -48,6 +48,49 @@ def test_kernelnet_rejects_bad_arguments():
         ts.KernelNet(5, (8, 16))
 
 
+def _around_pools(model):
+    """(type before, type after) of every MaxPool2d in ``model.features``."""
+    layers = list(model.features)
+    return [
+        (type(layers[i - 1]).__name__, type(layers[i + 1]).__name__)
+        for i, m in enumerate(layers)
+        if isinstance(m, torch.nn.MaxPool2d)
+    ]
+
+
+@pytest.mark.parametrize("make", [lambda **kw: ts.StrongNet((4, 8, 16), **kw), lambda **kw: ts.KernelNet(5, (4, 8, 16), **kw)])
+def test_norm_after_pool_pools_before_batchnorm_on_a_quarter_of_the_values(make):
+    before, after = make(norm_after_pool=False), make(norm_after_pool=True)
+    assert _around_pools(before) == [("ReLU", "Conv2d")] * 2
+    assert _around_pools(after) == [("Conv2d", "BatchNorm2d")] * 2
+    assert count_params(before) == count_params(after)
+    seen = []
+    first_norm = next(m for m in after.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    first_norm.register_forward_hook(lambda module, inputs, output: seen.append(tuple(inputs[0].shape)))
+    assert after(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    assert seen == [(2, 4, 14, 14)]  # normalised after 28x28 -> 14x14 pooling
+
+
+def test_without_batchnorm_the_two_orders_are_the_same_network():
+    # max-pooling commutes with ReLU, so only BatchNorm's statistics can tell the orders apart
+    torch.manual_seed(0)
+    last = ts.StrongNet((4, 8, 16), batch_norm=False, norm_after_pool=False).eval()
+    first = ts.StrongNet((4, 8, 16), batch_norm=False, norm_after_pool=True).eval()
+    first.load_state_dict(last.state_dict())
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(first(x), last(x), atol=1e-6)
+
+
+def test_norm_after_pool_and_pool_reject_bad_values():
+    with pytest.raises(ValueError, match="norm_after_pool must be True or False, got 'yes'"):
+        ts.StrongNet(norm_after_pool="yes")
+    with pytest.raises(ValueError, match="norm_after_pool"):
+        ts.KernelNet(3, norm_after_pool=1)
+    with pytest.raises(ValueError, match="pool must be '', 'first' or 'last', got 'middle'"):
+        ts.conv_bn(1, 4, pool="middle")
+
+
 def test_residual_block_adds_its_input():
     block = ts.ResidualBlock(4).eval()
     for p in block.body.parameters():

@@ -59,6 +59,10 @@ class MemberSettings:
     augment: bool = True
     seed: int = 0
     validation: int = VALIDATION
+    # BatchNorm after each max-pooling (chapter 4b's profile): the committee trained 17% sooner, two at a
+    # time on the book's 2-core CPU; over three seeds each, its validation accuracy was 99.48% against
+    # 99.52% with pooling last, within the seeds' spread (99.46-99.54%) (2 December 2026).
+    norm_after_pool: bool = True
     version: int = 3
 
 
@@ -112,8 +116,8 @@ def train_cnn(settings: CNNSettings) -> tuple[CNN, Card]:
 def build_member(settings: MemberSettings) -> nn.Module:
     """The untrained network of a committee member."""
     if settings.kernel == 3 and not settings.plain:
-        return StrongNet(settings.widths)
-    return KernelNet(settings.kernel, settings.widths)
+        return StrongNet(settings.widths, norm_after_pool=settings.norm_after_pool)
+    return KernelNet(settings.kernel, settings.widths, norm_after_pool=settings.norm_after_pool)
 
 
 def train_member(settings: MemberSettings) -> tuple[nn.Module, Card]:
