@@ -1,4 +1,4 @@
-"""Unit tests of digitlab.speedrun: the time-to-target rule, the ladder, the table and last line, a tiny run."""
+"""Unit tests of digitlab.speedrun and speedrun_report: the time-to-target rule, the ladder, the table and last line, a tiny run."""
 
 import dataclasses
 import re
@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from digitlab import cli, data, speedrun  # noqa: E402
+from digitlab import cli, data, speedrun, speedrun_report  # noqa: E402
 from digitlab.speedrun import Rung, Trace  # noqa: E402
 
 LAST_LINE = re.compile(r"time to 99%: \d+\.\d s \(chapter 4 recipe: >?\d+\.\d s, >?\d+\.\dx faster\)")
@@ -137,11 +137,11 @@ def test_table_and_last_line_from_made_up_traces():
             epochs=1,
         ),
     ]
-    df = speedrun.table(traces, 0.99)
+    df = speedrun_report.table(traces, 0.99)
     assert list(df.columns[:4]) == ["step", "what changed", "seconds to 99%", "validation accuracy"]
     assert list(df["seconds to 99%"]) == ["100.0", "4.0"]
     assert list(df["validation accuracy"]) == ["99.10%", "99.20%"]
-    line = speedrun.last_line(traces, 0.99)
+    line = speedrun_report.last_line(traces, 0.99)
     assert line == "time to 99%: 4.0 s (chapter 4 recipe: 100.0 s, 25.0x faster)"
     assert LAST_LINE.fullmatch(line)
 
@@ -151,27 +151,27 @@ def test_a_chapter_4_run_that_misses_the_target_is_a_lower_bound_and_says_so():
     slow.epochs = 8  # ran on past its 4 epochs to the cap
     fast = trace("fast", [1.0, 2.0], [0.98, 0.99], epochs=1)
     assert (
-        speedrun.last_line([slow, fast], 0.99)
+        speedrun_report.last_line([slow, fast], 0.99)
         == "time to 99%: 2.0 s (chapter 4 recipe: >200.0 s, >100.0x faster)"
     )
-    assert LAST_LINE.fullmatch(speedrun.last_line([slow, fast], 0.99))
-    changed = speedrun.table([slow, fast], 0.99)["what changed"].iloc[0]
+    assert LAST_LINE.fullmatch(speedrun_report.last_line([slow, fast], 0.99))
+    changed = speedrun_report.table([slow, fast], 0.99)["what changed"].iloc[0]
     assert "not reached in 4 epochs, nor by the cap of 8" in changed
-    assert speedrun.table([slow, fast], 0.99)["seconds to 99%"].iloc[0] == "not reached"
+    assert speedrun_report.table([slow, fast], 0.99)["seconds to 99%"].iloc[0] == "not reached"
 
 
 def test_the_final_recipe_is_the_step_that_reached_the_target_soonest():
     slow = trace("chapter 4", [50.0, 100.0], [0.97, 0.991], cap=8)
     middle = trace("middle", [5.0, 10.0], [0.98, 0.992], epochs=1)
     last = trace("last", [2.0, 4.0], [0.97, 0.989], epochs=1)  # cheaper, but just short of the target
-    assert speedrun.fastest([slow, middle, last], 0.99) is middle
-    assert speedrun.last_line([slow, middle, last], 0.99) == (
+    assert speedrun_report.fastest([slow, middle, last], 0.99) is middle
+    assert speedrun_report.last_line([slow, middle, last], 0.99) == (
         "time to 99%: 10.0 s (chapter 4 recipe: 100.0 s, 10.0x faster)"
     )
-    assert speedrun.fastest([slow, middle, last], 0.995) is last  # none reached it: the last step
-    assert speedrun.fastest([slow, last, middle], 0.95) is last  # both reached it: the sooner one
+    assert speedrun_report.fastest([slow, middle, last], 0.995) is last  # none reached it: the last step
+    assert speedrun_report.fastest([slow, last, middle], 0.95) is last  # both reached it: the sooner one
     with pytest.raises(ValueError, match="at least one more"):
-        speedrun.fastest([slow], 0.99)
+        speedrun_report.fastest([slow], 0.99)
 
 
 # --- a tiny run ---------------------------------------------------------------------------------------
@@ -203,7 +203,7 @@ def test_a_tiny_run_times_every_rung_and_stops_the_clock_for_validation(tiny):
         assert all(b > a for a, b in zip(t.seconds, t.seconds[1:]))
         assert all(0 <= a <= 1 for a in t.accuracy)
     assert second.accuracy[-1] > 0.3  # it learns (chance is 10%), even from 20 batches
-    assert speedrun.last_line(traces, 0.999).startswith("time to 99.9%: not reached")
+    assert speedrun_report.last_line(traces, 0.999).startswith("time to 99.9%: not reached")
     easy = speedrun.run([chapter4], tiny, goal=0.05, evals=5, device="cpu", verbose=False)[0]
     assert easy.epochs == 1 and easy.time_to(0.05) == easy.seconds[0]  # reached at once: no run past the end
     assert 0 <= speedrun.final_test_accuracy(second, tiny) <= 1
