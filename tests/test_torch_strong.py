@@ -58,7 +58,9 @@ def _around_pools(model):
     ]
 
 
-@pytest.mark.parametrize("make", [lambda **kw: ts.StrongNet((4, 8, 16), **kw), lambda **kw: ts.KernelNet(5, (4, 8, 16), **kw)])
+@pytest.mark.parametrize(
+    "make", [lambda **kw: ts.StrongNet((4, 8, 16), **kw), lambda **kw: ts.KernelNet(5, (4, 8, 16), **kw)]
+)
 def test_norm_after_pool_pools_before_batchnorm_on_a_quarter_of_the_values(make):
     before, after = make(norm_after_pool=False), make(norm_after_pool=True)
     assert _around_pools(before) == [("ReLU", "Conv2d")] * 2

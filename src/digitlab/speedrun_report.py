@@ -91,5 +91,3 @@ def plot(traces: list[Trace], goal: float | None = None, ax=None):
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return ax
-
-
