@@ -108,6 +108,28 @@ def test_export_quantize_and_run_with_onnx_runtime(home):
     assert row["latency_ms"] > 0 and row["images_per_s"] > 0 and 0 <= row["test_accuracy"] <= 1
 
 
+def test_quantize_keeps_a_batchnorm_after_pooling_per_channel(home, caplog):
+    # a BatchNorm after a max-pooling stays a node of its own in ONNX; its scale is a vector
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.MaxPool2d(2),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(8 * 14 * 14, 10),
+    ).eval()
+    x = np.random.default_rng(0).random((32, 1, 28, 28), dtype=np.float32)
+    fp32 = compress.export_onnx(model, compress.onnx_path("pooled"))
+    with caplog.at_level("WARNING"):
+        int8 = compress.quantize_int8(fp32, compress.onnx_path("pooled", "int8"), calibration=x)
+    assert not [r for r in caplog.records if "out-of-range" in r.getMessage()], caplog.text
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    q = compress.onnx_predictor(int8)(x)
+    assert np.corrcoef(q.ravel(), expected.ravel())[0, 1] > 0.98
+
+
 def test_quantize_rejects_a_missing_source(home, tmp_path):
     with pytest.raises(FileNotFoundError, match="source"):
         compress.quantize_int8(tmp_path / "missing.onnx", tmp_path / "out.onnx", np.zeros((32, 28, 28)))

@@ -212,6 +212,9 @@ def quantize_int8(source: str | Path, target: str | Path, calibration: np.ndarra
             reduce_range=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
+            # A BatchNorm that cannot be folded into a convolution (one after a max-pooling) keeps its
+            # per-channel scale and shift, vectors whose channel axis is 0, not a kernel's 1.
+            extra_options={"QDQOpTypePerChannelSupportToAxis": {"BatchNormalization": 0}},
         )
     finally:
         prepared.unlink(missing_ok=True)
