@@ -2,6 +2,7 @@
 
 ``speedrun.run`` returns one ``Trace`` per rung of the ladder; the functions here read them. The
 final recipe is chosen on the validation split (``fastest``); the test set is not used here.
+It imports PyTorch, through ``speedrun``.
 """
 
 from __future__ import annotations
