@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from digitlab import _validation as check
+
 
 class CNN(nn.Module):
     """Chapter 4's network: conv1, conv2, conv3 blocks and a linear classifier (optionally BatchNorm + Dropout)."""
@@ -96,10 +98,8 @@ class FastNet(nn.Module):
         norm_after_pool: bool = False,
     ):
         super().__init__()
-        for name, value in (("batch_norm", batch_norm), ("norm_after_pool", norm_after_pool)):
-            if not isinstance(value, bool):
-                raise TypeError(f"{name} must be True or False, got {value!r}")
-        if norm_after_pool and not batch_norm:
+        check.flag("batch_norm", batch_norm)
+        if check.flag("norm_after_pool", norm_after_pool) and not batch_norm:
             raise ValueError("norm_after_pool needs batch_norm=True")
         if len(widths) != 2 or any(not isinstance(w, int) or w < 1 for w in (*widths, hidden)):
             raise ValueError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from digitlab import _validation as check
 from digitlab import augment as aug
 from digitlab import data as mnist_data
 from digitlab import runtime
@@ -75,12 +76,6 @@ def _check_widths(widths) -> None:
         raise ValueError(f"widths must be three positive integers, got {widths!r}")
 
 
-def _pooling(norm_after_pool) -> str:
-    if not isinstance(norm_after_pool, bool):
-        raise ValueError(f"norm_after_pool must be True or False, got {norm_after_pool!r}")
-    return "first" if norm_after_pool else "last"
-
-
 def _check_dropout(dropout) -> None:
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
@@ -107,7 +102,7 @@ class StrongNet(nn.Module):
         super().__init__()
         _check_widths(widths)
         _check_dropout(dropout)
-        pool = _pooling(norm_after_pool)
+        pool = "first" if check.flag("norm_after_pool", norm_after_pool) else "last"
         a, b, c = widths
         self.features = nn.Sequential(
             Standardize(),
@@ -145,7 +140,7 @@ class KernelNet(nn.Module):
             raise ValueError(f"kernel must be an odd positive integer, got {kernel!r}")
         _check_widths(widths)
         _check_dropout(dropout)
-        pool = _pooling(norm_after_pool)
+        pool = "first" if check.flag("norm_after_pool", norm_after_pool) else "last"
         a, b, c = widths
         self.features = nn.Sequential(
             Standardize(),
