@@ -178,7 +178,6 @@ FRAMEWORK_MODULES = {
     "digitlab.keras_models",
     "digitlab.profiling",
     "digitlab.speedrun",
-    "digitlab.speedrun_report",
 }
 
 

@@ -21,6 +21,7 @@ from torch import nn
 
 from digitlab import data as mnist_data
 from digitlab import runtime
+from digitlab.speedrun_report import fastest, last_line, percent, table
 from digitlab.torch_cnn import CNN, FastNet, as_images, as_labels, multiply_adds  # noqa: F401 (FastNet, multiply_adds: for the chapter)
 from digitlab.torch_train import SCHEDULES, evaluate, make_schedule, train_epoch
 
@@ -161,6 +162,13 @@ def _optimizer(rung: Rung, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(model.parameters(), lr=rung.lr)
 
 
+def _fresh(rung: Rung, device: torch.device, seed: int) -> tuple[nn.Module, torch.optim.Optimizer]:
+    """A new network of ``rung``, seeded with ``seed``, on ``device``, and its optimizer."""
+    runtime.seed_everything(seed)
+    model = NETS[rung.net]().to(device)
+    return model, _optimizer(rung, model)
+
+
 def train_rung(
     rung: Rung,
     x: torch.Tensor,
@@ -174,10 +182,8 @@ def train_rung(
 ) -> Trace:
     """Train a fresh network as ``rung`` says on (x, y), validating on (x_val, y_val) ``evals`` times."""
     runtime._check_positive_int("evals", evals)
-    runtime.seed_everything(seed)
-    model = NETS[rung.net]().to(x.device)
+    model, optimizer = _fresh(rung, x.device, seed)
     precision = _precision(rung)
-    optimizer = _optimizer(rung, model)
     steps = math.ceil(len(x) / rung.batch_size)
     scheduler = make_schedule(optimizer, rung.schedule, rung.lr, rung.epochs, steps)
     chunk = math.ceil(rung.epochs * steps / evals) * rung.batch_size  # images between validation passes
@@ -260,16 +266,15 @@ def profile(rung: Rung, data: mnist_data.MNIST, *, batches: int | None = None, s
     from digitlab.profiling import profile_training
 
     batches = runtime.pick(full=10, quick=4) if batches is None else batches
-    runtime.seed_everything(seed)
     device = runtime.device()
-    model = NETS[rung.net]().to(device)
+    model, optimizer = _fresh(rung, device, seed)
     n = 2 * batches * rung.batch_size  # the warm-up batches, then the profiled ones
     x, y = as_images(data.x_train[:n]).to(device), as_labels(data.y_train[:n]).to(device)
     return profile_training(
         model,
         x,
         y,
-        _optimizer(rung, model),
+        optimizer,
         batch_size=rung.batch_size,
         batches=batches,
         precision=_precision(rung),
@@ -284,15 +289,8 @@ def final_test_accuracy(trace: Trace, data: mnist_data.MNIST) -> float:
     return evaluate(trace.model, data.x_test, data.y_test, precision="float32")[1]
 
 
-def percent(accuracy: float) -> str:
-    """An accuracy as a short percentage: 0.99 -> "99%", 0.999 -> "99.9%"."""
-    return f"{accuracy * 100:g}%"
-
-
 def main(seed: int = 0) -> int:
     """``digitlab speedrun``: run the ladder, print its table, check the final recipe on the test set once."""
-    from digitlab.speedrun_report import fastest, last_line, table  # it imports this module
-
     goal = target()
     mnist = mnist_data.load_mnist(normalize=False, validation=validation_size())
     print(

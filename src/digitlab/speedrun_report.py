@@ -2,12 +2,20 @@
 
 ``speedrun.run`` returns one ``Trace`` per rung of the ladder; the functions here read them. The
 final recipe is chosen on the validation split (``fastest``); the test set is not used here.
-It imports PyTorch, through ``speedrun``.
+It reads the traces without importing PyTorch.
 """
 
 from __future__ import annotations
 
-from digitlab.speedrun import Trace, percent, target
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the annotations only: speedrun imports this module
+    from digitlab.speedrun import Trace
+
+
+def percent(accuracy: float) -> str:
+    """An accuracy as a short percentage: 0.99 -> "99%", 0.999 -> "99.9%"."""
+    return f"{accuracy * 100:g}%"
 
 
 def _seconds(value: float | None) -> str:
@@ -24,11 +32,10 @@ def note(trace: Trace, goal: float) -> str:
     return f"; {percent(goal)} not reached in its {rung.epochs} epochs: run on at the last rate ({trace.epochs:.3g} epochs)"
 
 
-def table(traces: list[Trace], goal: float | None = None):
+def table(traces: list[Trace], goal: float):
     """The ladder as a pandas DataFrame: step, what changed, seconds to ``goal``, final validation accuracy."""
     import pandas as pd
 
-    goal = target() if goal is None else goal
     rows = [
         {
             "step": t.rung.step,
@@ -44,30 +51,27 @@ def table(traces: list[Trace], goal: float | None = None):
     return pd.DataFrame(rows).rename_axis("#")
 
 
-def fastest(traces: list[Trace], goal: float | None = None) -> Trace:
+def fastest(traces: list[Trace], goal: float) -> Trace:
     """The final recipe, chosen on the validation split: the step after the first that reached ``goal`` soonest.
 
     When none did, the last step. A step that sits just under the goal on one machine may pass it on
     another, so the choice is made in each run, never assumed.
     """
-    goal = target() if goal is None else goal
     if len(traces) < 2:
         raise ValueError(f"traces must hold chapter 4's rung and at least one more, got {len(traces)}")
     reached = [t for t in traces[1:] if t.time_to(goal) is not None]
     return min(reached, key=lambda t: t.time_to(goal)) if reached else traces[-1]
 
 
-def speedup(traces: list[Trace], goal: float | None = None) -> tuple[float | None, float, bool]:
+def speedup(traces: list[Trace], goal: float) -> tuple[float | None, float, bool]:
     """Seconds to ``goal`` of the fastest step, of the first (or all its seconds), and whether the first reached it."""
-    goal = target() if goal is None else goal
     first = traces[0].time_to(goal)
     fast = fastest(traces, goal).time_to(goal)
     return fast, first if first is not None else traces[0].seconds[-1], first is not None
 
 
-def last_line(traces: list[Trace], goal: float | None = None) -> str:
+def last_line(traces: list[Trace], goal: float) -> str:
     """``time to 99%: <s> s (chapter 4 recipe: <s> s, <ratio>x faster)``, both from ``traces``."""
-    goal = target() if goal is None else goal
     fast, slow, reached = speedup(traces, goal)
     more = "" if reached else ">"  # chapter 4's recipe missed the target: a lower bound
     if fast is None:
@@ -75,11 +79,10 @@ def last_line(traces: list[Trace], goal: float | None = None) -> str:
     return f"time to {percent(goal)}: {fast:.1f} s (chapter 4 recipe: {more}{slow:.1f} s, {more}{slow / fast:.1f}x faster)"
 
 
-def plot(traces: list[Trace], goal: float | None = None, ax=None):
+def plot(traces: list[Trace], goal: float, ax=None):
     """Validation accuracy against training seconds for every rung (log-scaled seconds); returns the axes."""
     import matplotlib.pyplot as plt
 
-    goal = target() if goal is None else goal
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     for i, t in enumerate(traces):
