@@ -3,8 +3,9 @@
 Two kinds of number count as measurements:
 - a percentage in a sentence with a word of measurement ("accuracy", "scores", "errors", ...);
 - a number with a unit of measurement, whatever the sentence: a duration ("12 s", "3 min"), a size
-  ("375 KiB"), a count of errors, parameters, weights or MACs, a speed-up ("4×", "three times
-  faster", "four times as many").
+  ("375 KiB"), a count of errors, parameters, weights or MACs, a count of images or digits ("the
+  10,000 test images": it changes with the mode), a speed-up ("4×", "three times faster", "four
+  times as many", "almost four times chapter 3's", "a fifth faster", "twice as long").
 Settings without such a unit ("shift 0.1", "32 filters", "5 epochs"), chapter numbers, years and
 sizes such as 28×28 are not looked at, nor are code and formulas.
 
@@ -24,7 +25,7 @@ import pytest
 BOOK = Path(__file__).resolve().parents[1] / "book"
 PERCENT = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?%")
 MEASUREMENT = re.compile(r"accura|scor|reach|error|correct|right|wrong", re.IGNORECASE)
-_NUMBER = r"(?<![\w.,×-])(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+_NUMBER = r"(?<![\w.,×-])(?<!hapter )(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
 _SPELLED = r"\b(?:two|three|four|five|six|seven|eight|nine|ten|twenty|a hundred)"
 _TIMES = (
     r"\s+times\s+(?:faster|slower|quicker|more|fewer|larger|smaller|bigger"
@@ -35,8 +36,16 @@ _UNIT = (
     r"|\s(?:s|ms|µs|min|seconds?|milliseconds?|minutes?|hours?|KiB|MiB|GiB|kB|MB|GB|bytes)\b"
     r"|\s(?:(?:test |training |validation )?(?:errors?|mistakes?)|misclassified|parameters|weights"
     r"|MACs|FLOPs)\b"
+    r"|\s(?:[a-z-]+\s){0,2}?(?:images|digits|pictures|examples|trainings)\b"  # "10,000 test images"
 )
-UNIT_MEASUREMENT = re.compile(rf"{_NUMBER}(?:{_UNIT}|{_TIMES})|{_SPELLED}{_TIMES}", re.IGNORECASE)
+_RATIO = (
+    rf"(?:{_SPELLED}|{_NUMBER})\s+times\b"  # "almost four times chapter 3's", "nine times out of ten"
+    r"|\b(?:a|one)\s+(?:half|third|quarter|fifth|tenth)\s+(?:faster|slower|quicker|more|fewer|larger|smaller)\b"
+    r"|\b(?:twice|half)\s+as\s+(?:fast|slow|long|many|much|large|small|accurate)\b"
+)
+UNIT_MEASUREMENT = re.compile(
+    rf"{_NUMBER}(?:{_UNIT}|{_TIMES})|{_SPELLED}{_TIMES}|{_SPELLED}\s+trainings\b|{_RATIO}", re.IGNORECASE
+)
 DATE = re.compile(
     r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|"
     r"November|December) \d{4}\b"
@@ -47,9 +56,12 @@ NOT_MEASURED = {
     ("01-perceptron", "ten times smaller"): "the ratio of two learning rates the code sets (0.01 and 0.1)",
     ("01-perceptron", "three times larger"): "the ratio of two learning rates the code sets (0.3 and 0.1)",
     ("02-mlp", "10%"): "the share of training images held out: a setting",
+    ("02-mlp", "128 images"): "the batch size: a setting",
     ("03-keras-cnn", "68%"): "the literature's figure, cited in the paragraph above and measured against",
+    ("03-keras-cnn", "20,000 training images"): "how much data the exercise asks for: a setting",
     ("04-pytorch-cnn", "99%"): "the target whose time is measured",
     ("04-training-fast", "99%"): "the target whose time is measured",
+    ("05-evaluation", "eight times"): "the trainings a cross-validation would need: a setting",
     ("05-evaluation", "100%"): "what a normalised row sums to, by definition",
     ("05-evaluation", "97%"): "an example of a claim a calibrated model keeps",
     ("05-evaluation", "98%"): "the coverage chosen for the example: a setting",
@@ -60,6 +72,7 @@ NOT_MEASURED = {
     ("08-your-handwriting", "30%"): "the denoising threshold: a setting",
     ("08-your-handwriting", "5%"): "the speck-size threshold: a setting",
     ("08-your-handwriting", "601 weights"): "the name of a standard, ITU-R BT.601, and its luma weights",
+    ("setup", "1,000 test images"): "quick mode's test subset, `data.QUICK_TEST`: a setting",
     ("setup", "4 GB"): "the disk to plan for, rounded up: a requirement, not a result of the book's run",
 }
 # (page, section heading): a record of one measured run that says the day it was measured (checked).
@@ -192,6 +205,12 @@ def test_the_rule_catches_a_typed_accuracy(tmp_path):
         ("Slicing tensors is three times faster than the DataLoader.", "three times faster"),
         ("The Keras model has about four times as many parameters.", "four times as many"),
         ("The saved file holds 375 KiB.", "375 KiB"),
+        ("The best model scores well on the 10,000 test images.", "10,000 test images"),
+        ("Now the model reads all 1,797 digits both ways.", "1,797 digits"),
+        ("The network has many parameters, almost four times chapter 3's.", "four times"),
+        ("It trained these networks about a fifth faster.", "a fifth faster"),
+        ("Members trained twice as long made the committee no better.", "twice as long"),
+        ("So two trainings fit in a few minutes.", "two trainings"),
     ],
 )
 def test_the_rule_catches_typed_measurements(tmp_path, text, caught):
