@@ -278,7 +278,17 @@ def rotation_theta(*, forward=False, degrees=False, shift=0.0):
     return fn
 
 
-def pipeline(*, flip=False, rotation=10 / 360, fill="constant", shear=True, move=0.1, zoom=0.1, shear_by=0.1):
+def pipeline(
+    *,
+    flip=False,
+    rotation=10 / 360,
+    fill="constant",
+    shear=True,
+    move=0.1,
+    zoom=0.1,
+    shear_by=0.1,
+    shear_y=0.0,
+):
     import keras
 
     layers = [
@@ -287,7 +297,7 @@ def pipeline(*, flip=False, rotation=10 / 360, fill="constant", shear=True, move
         keras.layers.RandomZoom(zoom, fill_mode="constant"),
     ]
     if shear:
-        layers.append(keras.layers.RandomShear(x_factor=shear_by, fill_mode="constant"))
+        layers.append(keras.layers.RandomShear(x_factor=shear_by, y_factor=shear_y, fill_mode="constant"))
     if flip:
         layers.append(keras.layers.RandomFlip("horizontal"))
     return keras.Sequential(layers)
@@ -533,6 +543,7 @@ ROWS = [
         lambda: pipeline(shear_by=0.2),
         "RandomShear should shear by a factor of up to 0.1",
     ),
+    (ch06.keras_pipeline, lambda: pipeline(shear_y=0.1), "shear along x only"),
     # chapter 7
     (ch07.zero_fraction, lambda: zero_fraction(), RIGHT),
     (ch07.zero_fraction, lambda: zero_fraction("named"), "BatchNorm's scale is called weight too"),
@@ -632,3 +643,16 @@ def test_the_budget_of_exercise_2_3_is_the_chapters():
     epochs = ch02.REFERENCE_EPOCHS
     assert f"np_epochs = runtime.epochs(full={epochs['full']}, quick={epochs['quick']})" in text
     assert f"data.load_mnist(flatten=True, validation={ch02.VALIDATION})" in text
+
+
+def test_the_mcnemar_check_draws_the_same_inputs_every_time():
+    """A failure the student sees can be reproduced: the check's random pairs come from a seeded generator."""
+    seen = []
+
+    def spy(y, a, b):
+        seen.append((len(y), int(np.sum(a != y)), int(np.sum(b != y))))
+        return 0.5
+
+    results = [ch05.mcnemar.evaluate(spy) for _ in range(2)]
+    assert all(r.status == WRONG for r in results)
+    assert len(seen) == 2 and seen[0] == seen[1]

@@ -106,8 +106,9 @@ auc_for = Exercise(
 
 # --- 5.3: McNemar's test with the chi-squared approximation, by hand ---------------------------------
 def _toy_pairs(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Fresh prediction pairs on each call (a typed constant cannot pass): models far apart and close,
-    with images both get wrong (hard digits), which a count of all errors would wrongly include."""
+    """Three prediction pairs with different answers (a typed constant cannot pass): models far apart and
+    close, with images both get wrong (hard digits), which a count of all errors would wrongly include.
+    The checker draws them from a seeded generator, so a failure can be reproduced."""
     pairs = []
     for n, wrong_a, wrong_b in (
         (int(rng.integers(2000, 4000)), 0.01, 0.02),
@@ -137,7 +138,7 @@ def mcnemar_chi2(y_true, pred_a, pred_b, correction: bool = True) -> tuple[float
 def _check_mcnemar(answer) -> str:
     from scipy.stats import chi2
 
-    for y, a, b in _toy_pairs(np.random.default_rng()):
+    for y, a, b in _toy_pairs(np.random.default_rng(5)):  # seeded: a failure can be reproduced
         got = as_number(
             call(answer, y, a, b, what="a function mcnemar_p(y_true, pred_a, pred_b)"),
             "a number (the p-value)",

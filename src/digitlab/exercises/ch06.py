@@ -129,8 +129,14 @@ def _check_pipeline(answer) -> str:
     zoom = by_type["RandomZoom"]
     if not np.allclose(np.abs(_symmetric(zoom["height_factor"])), 0.1):
         raise Wrong("RandomZoom should zoom by up to 0.1 (height_factor=0.1, width_factor left at None).")
-    if not np.allclose(np.abs(_symmetric(by_type["RandomShear"]["x_factor"])), 0.1):
+    shear = by_type["RandomShear"]
+    if not np.allclose(np.abs(_symmetric(shear["x_factor"])), 0.1):
         raise Wrong("RandomShear should shear by a factor of up to 0.1 along x (x_factor=0.1).")
+    if not np.allclose(_symmetric(shear.get("y_factor") or 0.0), 0.0):
+        raise Wrong(
+            "shear along x only (leave y_factor at 0): a y-shear tilts the lines, not the strokes, which is "
+            "not the slant of a hand (keras_augmenter above shears both ways; the exercise asks for x)."
+        )
     reflecting = [n for n, c in by_type.items() if c.get("fill_mode", "constant") != "constant"]
     if reflecting:
         raise Wrong(
