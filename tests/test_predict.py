@@ -104,7 +104,7 @@ def test_load_backend_validates_and_prefers_onnx(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="backend"):
         predict.load_backend(backend="tflite")
     monkeypatch.setattr(predict.compress, "find_onnx", lambda model: None)
-    assert predict.default_model() == "keras_cnn"
+    assert predict.default_model() == predict.DEFAULT_MODEL == "torch_strong"  # what chapter 8 measures
     with pytest.raises(ValueError, match="no ONNX export"):
         predict.load_backend(backend="onnx")
 
@@ -114,7 +114,7 @@ def test_load_backend_validates_and_prefers_onnx(monkeypatch, tmp_path):
 
     fake = zoo.Recipe(
         name="fake_torch",
-        framework="torch",
+        framework="pytorch",
         suffix=".pt",
         settings=NoSettings(),
         train=None,
@@ -123,21 +123,44 @@ def test_load_backend_validates_and_prefers_onnx(monkeypatch, tmp_path):
     )
     monkeypatch.setitem(zoo.REGISTRY, "fake_torch", "unused:FAKE")
     monkeypatch.setitem(zoo._RECIPES, "fake_torch", fake)
-    with pytest.raises(ValueError, match="not a Keras model"):
+    with pytest.raises(ValueError, match="is a torch model, not a keras one"):
         predict.load_backend("fake_torch", backend="keras")
+    with pytest.raises(ValueError, match="is a keras model, not a torch one"):
+        predict.load_backend("keras_cnn", backend="torch")
     path = linear_onnx(tmp_path / "m.onnx", np.zeros((784, 10), np.float32), [-1, 784])
     monkeypatch.setattr(
         predict.compress,
         "find_onnx",
         lambda model: (path, {"mean": 0.5, "std": 0.25}) if model == "torch_cnn" else None,
     )
-    assert predict.default_model() == "torch_cnn"
-    backend = predict.load_backend()
+    backend = predict.load_backend("torch_cnn")
     assert (
         isinstance(backend, predict.OnnxBackend)
         and backend.mean == 0.5
         and backend.name == "torch_cnn (ONNX Runtime)"
     )
+
+
+def test_a_missing_framework_is_a_clear_error(monkeypatch):
+    """Without PyTorch and without an ONNX export, the default model cannot run: say what to install."""
+    monkeypatch.setattr(predict.compress, "find_onnx", lambda model: None)
+    real = predict.importlib.util.find_spec
+    monkeypatch.setattr(
+        predict.importlib.util, "find_spec", lambda name: None if name == "torch" else real(name)
+    )
+    with pytest.raises(
+        ValueError, match=r"needs torch, which is not installed: pip install 'digitlab\[torch\]'"
+    ):
+        predict.load_backend()
+
+
+def test_the_torch_backend_gives_probabilities():
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    p = predict.TorchBackend(net, name="linear").predict_proba(np.zeros((3, 28, 28), np.uint8))
+    assert p.shape == (3, 10) and np.allclose(p.sum(axis=1), 1.0)
 
 
 def test_find_onnx_finds_what_chapter_7_exports_and_predict_uses_it(monkeypatch, tmp_path):
@@ -146,7 +169,6 @@ def test_find_onnx_finds_what_chapter_7_exports_and_predict_uses_it(monkeypatch,
 
     monkeypatch.setenv("DIGITLAB_HOME", str(tmp_path))
     assert compress.find_onnx("torch_cnn") is None
-    assert predict.default_model() == predict.DEFAULT_MODEL  # nothing exported yet: the Keras CNN
     path = compress.onnx_path("torch_cnn")
     path.parent.mkdir(parents=True)
     linear_onnx(path, np.zeros((784, 10), np.float32), [-1, 1, 28, 28])
@@ -154,8 +176,7 @@ def test_find_onnx_finds_what_chapter_7_exports_and_predict_uses_it(monkeypatch,
     path.with_name(path.name + ".json").write_text(json.dumps({"mean": 0.1307, "std": 0.3081}))
     assert compress.find_onnx("torch_cnn") == (path, {"mean": 0.1307, "std": 0.3081})
     assert compress.find_onnx("torch_cnn", "int8") is None
-    assert predict.default_model() == "torch_cnn"
-    backend = predict.load_backend()
+    backend = predict.load_backend("torch_cnn")
     assert isinstance(backend, predict.OnnxBackend) and backend.std == pytest.approx(0.3081)
 
 
@@ -194,8 +215,15 @@ def test_onnx_backend_needs_a_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_end_to_end_with_the_zoo_model(tmp_path, pngs):
-    """`python -m digitlab predict` on real PNGs with the zoo's Keras CNN (quick mode: trained in seconds)."""
+@pytest.mark.parametrize(
+    ("options", "names"),
+    [
+        (["--backend", "keras"], {"keras_cnn (Keras)"}),
+        ([], {"torch_strong (PyTorch)", "torch_strong (ONNX Runtime)"}),  # the default: chapter 8's model
+    ],
+)
+def test_end_to_end_with_the_zoo_model(tmp_path, pngs, options, names):
+    """`python -m digitlab predict` on real PNGs with a zoo model (quick mode: trained in seconds)."""
     (_, _), (x_test, y_test) = data.load_data()
     files = []
     for i in range(30):  # half as MNIST has them, half as dark ink on a large sheet of paper
@@ -203,7 +231,7 @@ def test_end_to_end_with_the_zoo_model(tmp_path, pngs):
         files.append(str(pp.save_png(np.clip(image, 0, 255).astype(np.uint8), tmp_path / f"{i}.png")))
     junk = str(pngs[1])
     done = subprocess.run(
-        [sys.executable, "-m", "digitlab", "predict", *files, junk, "--backend", "keras", "--json"],
+        [sys.executable, "-m", "digitlab", "predict", *files, junk, *options, "--json"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -212,7 +240,5 @@ def test_end_to_end_with_the_zoo_model(tmp_path, pngs):
     report = json.loads(done.stdout)
     digits = [p["digit"] for p in report["predictions"][:30]]
     correct = np.array(digits) == y_test[:30]
-    assert report["model"] == "keras_cnn (Keras)" and "could not read" in report["predictions"][30]["error"]
-    assert correct.mean() >= 0.6 and correct[::2].mean() >= 0.6, (
-        digits
-    )  # the quick-mode CNN reads ~80% of MNIST
+    assert report["model"] in names and "could not read" in report["predictions"][30]["error"]
+    assert correct.mean() >= 0.6 and correct[::2].mean() >= 0.6, digits  # quick-mode models read ~80%

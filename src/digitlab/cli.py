@@ -227,13 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         default=None,
-        help="zoo model to use (default: chapter 7's ONNX export if there is one, else keras_cnn)",
+        help="zoo model to use (default: torch_strong, the model chapter 8 measures)",
     )
     p.add_argument(
         "--backend",
-        choices=["auto", "onnx", "keras"],
+        choices=["auto", "onnx", "torch", "keras"],
         default="auto",
-        help="auto: chapter 7's ONNX export if there is one, else Keras",
+        help="auto: the model's ONNX export (chapter 7) if there is one, else the network itself; "
+        "keras alone means keras_cnn",
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_predict)

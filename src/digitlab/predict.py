@@ -1,14 +1,17 @@
 """Classify pictures of digits with a trained model: the logic behind ``digitlab predict`` (``cli``).
 
 A *backend* turns a batch of MNIST-style uint8 images ``(n, 28, 28)`` into probabilities
-``(n, 10)``. ``load_backend`` picks one: a model exported to ONNX by chapter 7 when such a file
-exists (ONNX Runtime is light and fast), else chapter 3's Keras CNN from the zoo. Each picture goes through
-``preprocess.to_mnist`` first; a picture that cannot be read is reported and the others go on.
+``(n, 10)``. ``load_backend`` picks one for a zoo model, by default ``torch_strong`` (chapter 7's
+network, trained with chapter 6's augmentation: the model chapter 8 measures): its ONNX export when
+chapter 7 made one (ONNX Runtime is light and fast), else the network itself from the zoo (PyTorch or
+Keras). Each picture goes through ``preprocess.to_mnist`` first; a picture that cannot be read is
+reported and the others go on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +24,11 @@ import numpy as np
 from digitlab import _validation as check
 from digitlab import compress, preprocess, zoo
 
-DEFAULT_MODEL = "keras_cnn"
+DEFAULT_MODEL = "torch_strong"  # chapter 7's network, trained with augmentation; chapter 8 measures it
+KERAS_MODEL = "keras_cnn"  # what ``--backend keras`` uses when no model is named
+BACKENDS = ("auto", "onnx", "torch", "keras")
+# A zoo recipe's framework: the backend that runs it, the module it needs, the extra that installs it.
+FRAMEWORKS = {"pytorch": ("torch", "torch", "torch"), "keras": ("keras", "keras", "tf")}
 
 
 @dataclass
@@ -99,6 +106,18 @@ class KerasBackend(Backend):
         return keras.ops.convert_to_numpy(self.model(x, training=False))
 
 
+class TorchBackend(Backend):
+    """A PyTorch model (a zoo model such as ``torch_strong``), run by ``torch_train.predict_proba``."""
+
+    def __init__(self, model: Any, name: str = "torch"):
+        self.model, self.name = model, name
+
+    def _scores(self, x: np.ndarray) -> np.ndarray:
+        from digitlab import torch_train  # imports PyTorch, only when a PyTorch model is used
+
+        return torch_train.predict_proba(self.model, x)
+
+
 class OnnxBackend(Backend):
     """An ONNX file run by ONNX Runtime on the CPU; ``mean``/``std`` standardise the pixels if given."""
 
@@ -132,31 +151,39 @@ def _as_probabilities(scores: np.ndarray) -> np.ndarray:
 
 
 def default_model() -> str:
-    """The model ``digitlab predict`` uses: the first zoo model exported to ONNX, else ``keras_cnn``."""
-    return next((name for name in zoo.names() if compress.find_onnx(name) is not None), DEFAULT_MODEL)
+    """The model ``digitlab predict`` uses when none is named: ``DEFAULT_MODEL``, as chapter 8 does."""
+    return DEFAULT_MODEL
 
 
 def load_backend(model: str | None = None, backend: str = "auto", log: TextIO | None = None) -> Backend:
-    """The backend for zoo ``model``: ``auto`` (ONNX if exported, else Keras), ``onnx`` or ``keras``."""
-    check.one_of("backend", backend, ("auto", "onnx", "keras"))
+    """The backend for zoo ``model``: ``auto`` (its ONNX export if there is one, else the network
+    itself), ``onnx``, or ``torch`` / ``keras`` (the network itself, which must be of that framework)."""
+    check.one_of("backend", backend, BACKENDS)
     if model is None:
-        model = DEFAULT_MODEL if backend == "keras" else default_model()
+        model = KERAS_MODEL if backend == "keras" else default_model()
+    native, needs, extra = FRAMEWORKS[zoo.recipe(model).framework]
     if backend in {"auto", "onnx"}:
         found = compress.find_onnx(model)
         if found is not None:
             path, settings = found
             return OnnxBackend(path, name=f"{model} (ONNX Runtime)", **settings)
         if backend == "onnx":
-            raise ValueError(
-                f"no ONNX export of {model!r} found: run chapter 7 first, or use the Keras backend"
-            )
-    if zoo.recipe(model).framework != "keras":
+            raise ValueError(f"no ONNX export of {model!r} found: run chapter 7 first, or use --backend auto")
+    elif backend != native:
         raise ValueError(
-            f"model {model!r} is not a Keras model and has no ONNX export: run chapter 7 to "
-            "export it, or pick a Keras model such as 'keras_cnn'"
+            f"model {model!r} is a {native} model, not a {backend} one: use --backend {native} "
+            "or auto, or pick a model of that framework"
+        )
+    if importlib.util.find_spec(needs) is None:
+        raise ValueError(
+            f"model {model!r} needs {needs}, which is not installed: pip install 'digitlab[{extra}]', "
+            "or export the model to ONNX with chapter 7"
         )
     with contextlib.redirect_stdout(log or sys.stderr):  # the zoo's notes must not mix with the results
-        return KerasBackend(zoo.get(model), name=f"{model} (Keras)")
+        trained = zoo.get(model)
+    if native == "torch":
+        return TorchBackend(trained, name=f"{model} (PyTorch)")
+    return KerasBackend(trained, name=f"{model} (Keras)")
 
 
 # --- predicting -----------------------------------------------------------------------------------
