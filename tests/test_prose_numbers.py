@@ -72,6 +72,7 @@ NOT_MEASURED = {
     ("08-your-handwriting", "30%"): "the denoising threshold: a setting",
     ("08-your-handwriting", "5%"): "the speck-size threshold: a setting",
     ("08-your-handwriting", "601 weights"): "the name of a standard, ITU-R BT.601, and its luma weights",
+    ("results", "95%"): "the confidence level of the intervals: a setting",
     ("setup", "1,000 test images"): "quick mode's test subset, `data.QUICK_TEST`: a setting",
     ("setup", "4 GB"): "the disk to plan for, rounded up: a requirement, not a result of the book's run",
 }
