@@ -303,6 +303,10 @@ def pipeline(
     return keras.Sequential(layers)
 
 
+def luck(plain=(0.9850, 0.9862, 0.9841), batchnorm=(0.9858, 0.9870, 0.9845), real=False):
+    return {"plain": list(plain), "batchnorm": list(batchnorm), "real": real}
+
+
 # --- chapter 7 ----------------------------------------------------------------------------------
 def zero_fraction(kind="right"):
     import torch
@@ -481,6 +485,14 @@ ROWS = [
     (ch04.macs, lambda: count_macs(channels=False), "multiply by in_channels too"),
     (ch04.macs, lambda: count_macs(batch=2), "that is 2 times the right count"),
     (ch04.macs, lambda: lambda model, shape: 5, "you counted 5"),
+    (ch04.luck, lambda: luck(), RIGHT),
+    (ch04.luck, lambda: luck(real=True), "the two ranges overlap"),
+    (ch04.luck, lambda: luck(batchnorm=[0.991, 0.992, 0.993], real=False), "the two ranges do not overlap"),
+    (ch04.luck, lambda: luck(plain=[0.985, 0.986]), "at least 3 seeds"),
+    (ch04.luck, lambda: luck(plain=[98.5, 98.6, 98.1]), "look like percentages"),
+    (ch04.luck, lambda: luck(plain=[0.985, 0.985, 0.985]), "all gave the same accuracy"),
+    (ch04.luck, lambda: luck(real="yes"), "must be True or False"),
+    (ch04.luck, lambda: [0.98, 0.99], 'expected a dict with "plain"'),
     # chapter 5
     (ch05.precision_recall, precision_recall, RIGHT),
     (ch05.precision_recall, lambda: precision_recall()[::-1], "the rows are swapped"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitlab import data
-from digitlab.exercises.core import Exercise, Wrong, as_array, as_int, call, describe
+from digitlab.exercises.core import Exercise, Wrong, as_array, as_int, as_number, call, describe
 
 
 def _check_in_features(answer) -> str:
@@ -162,6 +162,46 @@ def _check_macs(answer) -> str:
     )
 
 
+# --- 4.4: how much is luck? ---------------------------------------------------------------------------
+def _seed_accuracies(answer, key: str) -> list[float]:
+    values = answer.get(key)
+    if not isinstance(values, (list, tuple)) or len(values) < 3:
+        raise Wrong(f'answer["{key}"] must be a list of the final validation accuracies of at least 3 seeds.')
+    accuracies = [float(as_number(v, f"a validation accuracy in {key!r}")) for v in values]
+    if any(a > 1 for a in accuracies):
+        raise Wrong(f'the accuracies in answer["{key}"] look like percentages: give fractions (0.9871, not 98.71).')
+    if any(not 0 <= a <= 1 for a in accuracies):
+        raise Wrong(f'an accuracy lies between 0 and 1; answer["{key}"] holds {accuracies}.')
+    if len(set(accuracies)) == 1:
+        raise Wrong(
+            f'the seeds of answer["{key}"] all gave the same accuracy: call runtime.seed_everything(seed) '
+            "before building each network, and pass seed=seed to fit, so that each seed starts elsewhere."
+        )
+    return accuracies
+
+
+def _check_luck(answer) -> str:
+    if not isinstance(answer, dict) or not {"plain", "batchnorm", "real"} <= set(answer):
+        raise Wrong(f'expected a dict with "plain", "batchnorm" and "real", got {describe(answer)}.')
+    plain, batchnorm = _seed_accuracies(answer, "plain"), _seed_accuracies(answer, "batchnorm")
+    if not isinstance(answer["real"], (bool, np.bool_)):
+        raise Wrong(f'answer["real"] must be True or False, got {describe(answer["real"])}.')
+    apart = max(plain) < min(batchnorm) or max(batchnorm) < min(plain)
+    if bool(answer["real"]) != apart:
+        ranges = f"plain {min(plain):.4f}–{max(plain):.4f}, BatchNorm {min(batchnorm):.4f}–{max(batchnorm):.4f}"
+        if apart:
+            raise Wrong(f"the two ranges do not overlap ({ranges}): by the rule, the difference is real.")
+        raise Wrong(
+            f"the two ranges overlap ({ranges}): some seed of one network does as well as some seed of "
+            "the other, so this difference could be luck."
+        )
+    spread = max(max(plain) - min(plain), max(batchnorm) - min(batchnorm))
+    return (
+        f"the seeds alone move the validation accuracy by up to {spread:.2%}: a difference between two "
+        "single runs means little until it is larger than that."
+    )
+
+
 in_features = Exercise(
     "ch04.in_features",
     _check_in_features,
@@ -182,4 +222,12 @@ macs = Exercise(
     hint="Register `module.register_forward_hook(fn)` on every `nn.Conv2d` and `nn.Linear`, run one "
     "`torch.zeros(1, *shape)` through the model, and in `fn(module, inputs, output)` add "
     "`output.numel()` times `in_channels * kh * kw` (a convolution) or `in_features` (a Linear).",
+)
+
+luck = Exercise(
+    "ch04.luck",
+    _check_luck,
+    hint="Loop over the seeds; inside, `runtime.seed_everything(seed)`, build the network, train it with "
+    "`torch_train.fit(net, small, 1, ..., seed=seed)` and append `history['val_accuracy'][-1]`. The "
+    "difference is real here when `max(plain) < min(batchnorm)` or `max(batchnorm) < min(plain)`.",
 )
