@@ -169,7 +169,9 @@ def _seed_accuracies(answer, key: str) -> list[float]:
         raise Wrong(f'answer["{key}"] must be a list of the final validation accuracies of at least 3 seeds.')
     accuracies = [float(as_number(v, f"a validation accuracy in {key!r}")) for v in values]
     if any(a > 1 for a in accuracies):
-        raise Wrong(f'the accuracies in answer["{key}"] look like percentages: give fractions (0.9871, not 98.71).')
+        raise Wrong(
+            f'the accuracies in answer["{key}"] look like percentages: give fractions (0.9871, not 98.71).'
+        )
     if any(not 0 <= a <= 1 for a in accuracies):
         raise Wrong(f'an accuracy lies between 0 and 1; answer["{key}"] holds {accuracies}.')
     if len(set(accuracies)) == 1:
@@ -188,7 +190,9 @@ def _check_luck(answer) -> str:
         raise Wrong(f'answer["real"] must be True or False, got {describe(answer["real"])}.')
     apart = max(plain) < min(batchnorm) or max(batchnorm) < min(plain)
     if bool(answer["real"]) != apart:
-        ranges = f"plain {min(plain):.4f}–{max(plain):.4f}, BatchNorm {min(batchnorm):.4f}–{max(batchnorm):.4f}"
+        ranges = (
+            f"plain {min(plain):.4f}–{max(plain):.4f}, BatchNorm {min(batchnorm):.4f}–{max(batchnorm):.4f}"
+        )
         if apart:
             raise Wrong(f"the two ranges do not overlap ({ranges}): by the rule, the difference is real.")
         raise Wrong(
