@@ -59,6 +59,7 @@ NOT_MEASURED = {
     ("02-mlp", "128 images"): "the batch size: a setting",
     ("03-keras-cnn", "68%"): "the literature's figure, cited in the paragraph above and measured against",
     ("03-keras-cnn", "20,000 training images"): "how much data the exercise asks for: a setting",
+    ("04-pytorch-cnn", "10,000 training images"): "the budget Exercise 4.4 sets: a setting",
     ("04-pytorch-cnn", "99%"): "the target whose time is measured",
     ("04-training-fast", "99%"): "the target whose time is measured",
     ("05-evaluation", "eight times"): "the trainings a cross-validation would need: a setting",
