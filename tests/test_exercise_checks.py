@@ -307,6 +307,61 @@ def luck(plain=(0.9850, 0.9862, 0.9841), batchnorm=(0.9858, 0.9870, 0.9845), rea
     return {"plain": list(plain), "batchnorm": list(batchnorm), "real": real}
 
 
+def abstain(choose_on="validation", quantile="1 - coverage", accuracy_on="answered"):
+    def fn(val_proba, val_y, test_proba, test_y, coverage):
+        source = val_proba if choose_on == "validation" else test_proba
+        q = 1 - coverage if quantile == "1 - coverage" else coverage
+        threshold = np.quantile(source.max(axis=1), q)
+        answered = test_proba.max(axis=1) >= threshold
+        if accuracy_on != "answered":
+            answered = np.ones_like(answered)
+        return (
+            threshold,
+            float((test_proba.max(axis=1) >= threshold).mean()),
+            float(np.mean(test_proba.argmax(1)[answered] == test_y[answered])),
+        )
+
+    return fn
+
+
+def early_stop(key="val_loss", start=1, best="seen"):
+    def fn(history, patience):
+        losses = history[key]
+        if best == "overall":
+            stop = ch02._reference_early_stop(losses, patience)[0]
+            return stop, int(np.argmin(losses)) + 1
+        stop, kept = ch02._reference_early_stop(losses, patience)
+        return stop - 1 + start, kept - 1 + start
+
+    return fn
+
+
+def best_epochs(key="val_accuracy", shift=1):
+    def fn(history):
+        values = np.asarray(history[key])
+        return int(np.argmin(values) if key == "val_loss" else np.argmax(values)) + shift
+
+    return fn
+
+
+def gain_is_real(rule="interval", sign=1):
+    def fn(y, plain, augmented):
+        d = metrics.bootstrap_difference(y, augmented, plain)
+        real = d["difference"] > 0 if rule == "positive" else d["low"] > 0 or d["high"] < 0
+        return sign * d["difference"], bool(real)
+
+    return fn
+
+
+def greedy_select(ranked=False):
+    def fn(probas, y, rounds):
+        if ranked:
+            return sorted(probas, key=lambda name: -np.mean(probas[name].argmax(1) == y))[:rounds]
+        return ch07._reference_greedy(probas, y, rounds)
+
+    return fn
+
+
 # --- chapter 7 ----------------------------------------------------------------------------------
 def zero_fraction(kind="right"):
     import torch
@@ -493,6 +548,24 @@ ROWS = [
     (ch04.luck, lambda: luck(plain=[0.985, 0.985, 0.985]), "all gave the same accuracy"),
     (ch04.luck, lambda: luck(real="yes"), "must be True or False"),
     (ch04.luck, lambda: [0.98, 0.99], 'expected a dict with "plain"'),
+    # chapter 2, 3, 6, 7: the method exercises
+    (ch02.early_stop, lambda: early_stop(), RIGHT),
+    (ch02.early_stop, lambda: early_stop(key="loss"), "follows the training loss"),
+    (ch02.early_stop, lambda: early_stop(start=0), "count epochs from 1"),
+    (ch02.early_stop, lambda: early_stop(best="overall"), "the best one seen before stopping"),
+    (ch02.early_stop, lambda: lambda h, p: len(h["val_loss"]), "return a pair"),
+    (ch03.best_epochs, lambda: best_epochs(), RIGHT),
+    (ch03.best_epochs, lambda: best_epochs(key="accuracy"), "that is the last epoch"),
+    (ch03.best_epochs, lambda: best_epochs(shift=0), "np.argmax counts from 0"),
+    (ch03.best_epochs, lambda: best_epochs(key="val_loss"), "where the validation loss is lowest"),
+    (ch06.gain_is_real, lambda: gain_is_real(), RIGHT),
+    (ch06.gain_is_real, lambda: gain_is_real(rule="positive"), "could be chance"),
+    (ch06.gain_is_real, lambda: gain_is_real(sign=-1), "the wrong sign"),
+    (ch06.gain_is_real, lambda: lambda y, a, b: 0.01, "return a pair"),
+    (ch07.greedy_select, lambda: greedy_select(), RIGHT),
+    (ch07.greedy_select, lambda: greedy_select(ranked=True), "that ranks the members one by one"),
+    (ch07.greedy_select, lambda: lambda p, y, r: ["strong"] * (r + 1), "choose"),
+    (ch07.greedy_select, lambda: lambda p, y, r: 3, "return the list of member names"),
     # chapter 5
     (ch05.precision_recall, precision_recall, RIGHT),
     (ch05.precision_recall, lambda: precision_recall()[::-1], "the rows are swapped"),
@@ -527,6 +600,11 @@ ROWS = [
     (ch05.mcnemar, lambda: mcnemar_p(disagreements=False), "you counted all errors"),
     (ch05.mcnemar, lambda: mcnemar_p(statistic=True), "that is the chi-squared statistic"),
     (ch05.mcnemar, lambda: lambda y, a, b: 2.0, "a p-value lies between 0 and 1"),
+    (ch05.abstain, lambda: abstain(), RIGHT),
+    (ch05.abstain, lambda: abstain(choose_on="test"), "it was chosen on the test set"),
+    (ch05.abstain, lambda: abstain(quantile="coverage"), "not the"),
+    (ch05.abstain, lambda: abstain(accuracy_on="all"), "counts only the test images the model answers"),
+    (ch05.abstain, lambda: lambda *args: 0.5, "return three numbers"),
     # chapter 6
     (ch06.shift, lambda: shift(), RIGHT),
     (

@@ -68,6 +68,7 @@ NOT_MEASURED = {
     ("05-evaluation", "98%"): "the coverage chosen for the example: a setting",
     ("05-evaluation", "55%"): "an example confidence",
     ("05-evaluation", "99.9%"): "an example confidence",
+    ("06-augmentation", "95%"): "the confidence level of the interval Exercise 6.4 asks for: a setting",
     ("07-going-further", "10%"): "the augmentation's range: a setting",
     ("07-going-further", "90%"): "the label-smoothing target: a setting",
     ("08-your-handwriting", "30%"): "the denoising threshold: a setting",

@@ -115,3 +115,59 @@ deeper_mlp = Exercise(
     "10, then copy numpy_mlp's `fit` call (x_fit, y_fit, np_epochs, the same lr, momentum, batch size, "
     "decay and validation=(x_val, y_val)).",
 )
+
+
+# --- 2.4: early stopping by hand, on the validation loss ----------------------------------------------
+def _reference_early_stop(val_loss, patience: int) -> tuple[int, int]:
+    """Keras' EarlyStopping: the epoch training stops after, and the best epoch (both counted from 1)."""
+    best, best_epoch = np.inf, 0
+    for epoch, loss in enumerate(val_loss, start=1):
+        if loss < best:
+            best, best_epoch = loss, epoch
+        elif epoch - best_epoch >= patience:
+            return epoch, best_epoch
+    return len(val_loss), best_epoch
+
+
+def _toy_history(rng: np.random.Generator, epochs: int = 30) -> dict[str, list[float]]:
+    """A training loss that keeps falling and a noisy validation loss that turns and rises."""
+    t = np.arange(1, epochs + 1)
+    loss = 2.0 * np.exp(-t / 6) + 0.01
+    val = 1.5 * np.exp(-t / 5) + 0.004 * (t - int(rng.integers(8, 14))).clip(0) ** 1.5 + 0.3
+    return {"loss": loss.tolist(), "val_loss": (val + rng.normal(0, 0.02, epochs)).tolist()}
+
+
+def _check_early_stop(answer) -> str:
+    rng = np.random.default_rng(24)  # seeded: a failure can be reproduced
+    for patience in (2, 3, 5):
+        history = _toy_history(rng)
+        got = call(answer, history, patience, what="early_stop(history, patience)")
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            raise Wrong("return a pair (stopped_after, best_epoch) of epoch numbers.")
+        got = tuple(int(v) for v in got)
+        expected = _reference_early_stop(history["val_loss"], patience)
+        if got == expected:
+            continue
+        if got == _reference_early_stop(history["loss"], patience):
+            raise Wrong("that follows the training loss, which never turns: watch history['val_loss'].")
+        if got == (expected[0] - 1, expected[1] - 1):
+            raise Wrong("count epochs from 1, as Keras prints them (the first epoch is epoch 1).")
+        if got[1] == int(np.argmin(history["val_loss"])) + 1 and got[1] != expected[1]:
+            raise Wrong(
+                "the best epoch is the best one seen before stopping; the lowest loss of the whole history "
+                "lies in epochs that early stopping never trains."
+            )
+        raise Wrong(
+            f"with patience {patience} you stopped after epoch {got[0]} (best {got[1]}); training stops "
+            "once `patience` epochs in a row have not beaten the best validation loss so far."
+        )
+    return "you stop where Keras' EarlyStopping(monitor='val_loss') does, and keep the best epoch seen."
+
+
+early_stop = Exercise(
+    "ch02.early_stop",
+    _check_early_stop,
+    hint="Keep the best validation loss so far and its epoch; at each epoch, a lower loss becomes the new "
+    "best, otherwise stop when `epoch - best_epoch >= patience`. If it never stops, it stopped after the "
+    "last epoch.",
+)

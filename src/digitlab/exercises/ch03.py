@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitlab import data, runtime
-from digitlab.exercises.core import Exercise, Wrong, as_array, as_int, describe
+from digitlab.exercises.core import Exercise, Wrong, as_array, as_int, call, describe
 
 
 def _check_one_hot(answer) -> str:
@@ -134,4 +134,42 @@ strided = Exercise(
     "ch03.strided",
     _check_strided,
     hint="`Conv2D(32, (2, 2), strides=2)` turns 26×26 into 13×13, exactly like `MaxPooling2D((2, 2))`.",
+)
+
+
+# --- 3.5: how many epochs, read from the validation curve ---------------------------------------------
+def _check_best_epochs(answer) -> str:
+    rng = np.random.default_rng(35)  # seeded: a failure can be reproduced
+    for _ in range(3):
+        epochs = int(rng.integers(8, 15))
+        t = np.arange(1, epochs + 1)
+        peak = int(rng.integers(3, epochs - 2))
+        history = {
+            "accuracy": (0.9 + 0.1 * (1 - np.exp(-t / 3))).tolist(),  # keeps rising: memorising
+            "val_accuracy": (0.985 - 0.0004 * (t - peak) ** 2 + rng.normal(0, 1e-5, epochs)).tolist(),
+            "loss": np.exp(-t / 3).tolist(),
+            "val_loss": (0.05 + 0.001 * (t - peak - 1) ** 2).tolist(),  # lowest one epoch after the peak
+        }
+        expected = int(np.argmax(history["val_accuracy"])) + 1
+        got = as_int(call(answer, history, what="best_epochs(history)"), "a number of epochs")
+        if got == expected:
+            continue
+        if got == epochs:
+            raise Wrong(
+                "that is the last epoch: the training accuracy always peaks there. Read val_accuracy."
+            )
+        if got == expected - 1:
+            raise Wrong("np.argmax counts from 0; the number of epochs to train is that index plus 1.")
+        if got == int(np.argmin(history["val_loss"])) + 1:
+            raise Wrong(
+                "that is where the validation loss is lowest; this exercise asks for the best val_accuracy."
+            )
+        raise Wrong(f"the validation accuracy peaks after {expected} epochs here, you answered {got}.")
+    return "a choice the validation curve makes, so the test set can stay untouched until the end."
+
+
+best_epochs = Exercise(
+    "ch03.best_epochs",
+    _check_best_epochs,
+    hint="`int(np.argmax(history['val_accuracy'])) + 1`: the index of the best epoch, counted from 1.",
 )

@@ -183,3 +183,77 @@ mcnemar = Exercise(
     "`c = np.sum(~right_a & right_b)`. Under 'equally good', (|b - c| - 1)² / (b + c) follows a chi-squared "
     "distribution with one degree of freedom: `scipy.stats.chi2.sf(statistic, df=1)`.",
 )
+
+
+# --- 5.4: an abstention threshold chosen on the validation split -------------------------------------
+def _reference_abstention(
+    val_proba, val_y, test_proba, test_y, coverage: float
+) -> tuple[float, float, float]:
+    """The reference: the threshold that answers ``coverage`` of the validation images, then its test
+    coverage and its accuracy on the test images it answers."""
+    threshold = float(np.quantile(np.max(val_proba, axis=1), 1 - coverage))
+    confidence = np.max(test_proba, axis=1)
+    answered = confidence >= threshold
+    return (
+        threshold,
+        float(answered.mean()),
+        float(np.mean(test_proba.argmax(1)[answered] == test_y[answered])),
+    )
+
+
+def _toy_split(rng: np.random.Generator, n: int, sharpness: float) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities of a classifier that is right more often when it is sure; ``sharpness`` sets how sure."""
+    y = rng.integers(0, 10, n)
+    logits = rng.normal(0, 1, (n, 10))
+    logits[np.arange(n), y] += rng.gamma(2.0, sharpness, n)
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    return p / p.sum(1, keepdims=True), y
+
+
+def _check_abstain(answer) -> str:
+    rng = np.random.default_rng(54)  # seeded: a failure can be reproduced
+    val_proba, val_y = _toy_split(rng, 3000, 1.0)
+    test_proba, test_y = _toy_split(
+        rng, 2000, 1.6
+    )  # a test set on which the model is surer: another threshold
+    for coverage in (0.9, 0.75):
+        got = call(answer, val_proba, val_y, test_proba, test_y, coverage, what="abstain(...)")
+        if not isinstance(got, (tuple, list)) or len(got) != 3:
+            raise Wrong(
+                "return three numbers: (threshold, coverage on the test set, accuracy on what it answers)."
+            )
+        threshold, test_coverage, accuracy = (as_number(v, "a number") for v in got)
+        expected = _reference_abstention(val_proba, val_y, test_proba, test_y, coverage)
+        on_test = float(np.quantile(np.max(test_proba, axis=1), 1 - coverage))
+        if np.isclose(threshold, on_test, atol=1e-6) and not np.isclose(threshold, expected[0], atol=1e-6):
+            raise Wrong(
+                "that threshold answers exactly the requested share of the *test* images: it was chosen on "
+                "the test set. Choose it on the validation split, then only measure it on the test set."
+            )
+        if np.isclose(threshold, float(np.quantile(np.max(val_proba, axis=1), coverage)), atol=1e-6):
+            raise Wrong(
+                f"with coverage {coverage} the threshold keeps the most confident {coverage:.0%}: it is the "
+                f"{1 - coverage:.2f} quantile of the confidences, not the {coverage:.2f} one."
+            )
+        if not np.isclose(threshold, expected[0], atol=1e-6):
+            raise Wrong(
+                "the threshold is the confidence (the largest probability of each image) below which the "
+                f"least sure {1 - coverage:.0%} of the validation images fall: np.quantile(..., 1 - coverage)."
+            )
+        if not np.isclose(test_coverage, expected[1], atol=1e-6):
+            raise Wrong(
+                "the test coverage is the share of test images whose confidence reaches the threshold."
+            )
+        if not np.isclose(accuracy, expected[2], atol=1e-6):
+            raise Wrong(
+                "the accuracy counts only the test images the model answers (confidence >= threshold)."
+            )
+    return "chosen on validation, measured on test: the test coverage lands near, not exactly on, the target."
+
+
+abstain = Exercise(
+    "ch05.abstain",
+    _check_abstain,
+    hint="`threshold = np.quantile(val_proba.max(axis=1), 1 - coverage)`; on the test set, "
+    "`answered = test_proba.max(axis=1) >= threshold`, then the share answered and the accuracy among them.",
+)

@@ -153,3 +153,52 @@ keras_pipeline = Exercise(
     "RandomShear(...)])`. Rotation factors are fractions of a full turn, and every layer needs "
     "fill_mode='constant'.",
 )
+
+
+# --- 6.4: is augmentation's gain real? -----------------------------------------------------------------
+def _toy_pair(rng: np.random.Generator, n: int, plain_wrong: float, aug_wrong: float, shared: float):
+    """Predictions of two models on ``n`` images: each wrong at its rate, some mistakes shared."""
+    y = rng.integers(0, 10, n)
+    both = rng.random(n) < shared
+    plain = np.where(both | (rng.random(n) < plain_wrong), (y + 1) % 10, y)
+    augmented = np.where(both | (rng.random(n) < aug_wrong), (y + 2) % 10, y)
+    return y, plain, augmented
+
+
+def _check_gain(answer) -> str:
+    from digitlab import metrics
+
+    rng = np.random.default_rng(64)  # seeded: a failure can be reproduced
+    cases = [
+        _toy_pair(rng, 3000, 0.03, 0.015, 0.005),  # a clear gain
+        _toy_pair(rng, 3000, 0.020, 0.019, 0.010),  # a gain of a few images: could be chance
+        _toy_pair(rng, 3000, 0.015, 0.035, 0.005),  # augmentation that hurts
+    ]
+    for y, plain, augmented in cases:
+        got = call(answer, y, plain, augmented, what="gain_is_real(y_true, pred_plain, pred_augmented)")
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            raise Wrong("return a pair (difference, real): the accuracy gain and True or False.")
+        difference, real = got
+        difference = as_array(difference, (), "the difference, a number")
+        truth = metrics.bootstrap_difference(y, augmented, plain)
+        if np.isclose(difference, -truth["difference"], atol=1e-9) and truth["difference"] != 0:
+            raise Wrong("the difference has the wrong sign: augmented minus plain, so a gain is positive.")
+        if not np.isclose(difference, truth["difference"], atol=1e-9):
+            raise Wrong("the difference is the accuracy of the augmented model minus that of the plain one.")
+        expected = bool(truth["low"] > 0 or truth["high"] < 0)
+        if bool(real) != expected:
+            if expected:
+                raise Wrong("here the interval excludes 0: the difference is real, whichever way it goes.")
+            raise Wrong(
+                f"a gain of {truth['difference']:+.2%} looks like progress, but its 95% paired interval "
+                f"({truth['low']:+.2%} to {truth['high']:+.2%}) includes 0: it could be chance."
+            )
+    return "a difference is real when its paired interval excludes zero, not when it is positive."
+
+
+gain_is_real = Exercise(
+    "ch06.gain_is_real",
+    _check_gain,
+    hint="`d = metrics.bootstrap_difference(y_true, pred_augmented, pred_plain)`; return "
+    "`d['difference'], d['low'] > 0 or d['high'] < 0`.",
+)

@@ -177,3 +177,64 @@ quantize = Exercise(
     _check_quantize,
     hint="`scale = np.abs(w).max() / 127`; then `np.round(w / scale)`, clip to [-127, 127], `.astype(np.int8)`.",
 )
+
+
+# --- 7.4: a committee chosen on the validation split (Caruana et al.'s greedy selection) ---------------
+def _reference_greedy(probas: dict, y, rounds: int) -> list[str]:
+    chosen, total = [], 0
+    for _ in range(rounds):
+        scores = {name: np.mean((total + p).argmax(1) == y) for name, p in probas.items()}
+        best = max(scores, key=lambda name: scores[name])  # the first of the best, in the dict's order
+        chosen.append(best)
+        total = total + probas[best]
+    return chosen
+
+
+def _toy_members(rng: np.random.Generator, n: int = 2000) -> tuple[dict, np.ndarray]:
+    """Four members: a strong one, two weaker with different mistakes, and a near copy of the strong one."""
+    y = rng.integers(0, 10, n)
+
+    def member(wrong_rate, seed_shift):
+        logits = rng.normal(0, 1, (n, 10))
+        logits[np.arange(n), y] += 2.5
+        wrong = rng.random(n) < wrong_rate
+        logits[wrong, (y[wrong] + seed_shift) % 10] += 4.0
+        p = np.exp(logits)
+        return p / p.sum(1, keepdims=True)
+
+    strong = member(0.04, 1)
+    twin = 0.9 * strong + 0.1 * member(0.04, 1)
+    return {"strong": strong, "twin": twin, "left": member(0.08, 3), "right": member(0.08, 7)}, y
+
+
+def _check_greedy(answer) -> str:
+    rng = np.random.default_rng(74)  # seeded: a failure can be reproduced
+    probas, y = _toy_members(rng)
+    for rounds in (1, 3, 5):
+        got = call(answer, probas, y, rounds, what="greedy_select(val_probas, y_val, rounds)")
+        if not isinstance(got, (list, tuple)) or not all(isinstance(name, str) for name in got):
+            raise Wrong("return the list of member names chosen, one per round (a name may repeat).")
+        expected = _reference_greedy(probas, y, rounds)
+        if list(got) == expected:
+            continue
+        if len(got) != rounds:
+            raise Wrong(f"{rounds} rounds choose {rounds} names (repeats allowed); you returned {len(got)}.")
+        ranked = sorted(probas, key=lambda name: -np.mean(probas[name].argmax(1) == y))
+        if list(got) == ranked[:rounds]:
+            raise Wrong(
+                "that ranks the members one by one; greedy selection adds, each round, the member that "
+                "makes the *committee so far* most accurate (a near copy of the best adds little)."
+            )
+        if len(set(got)) == len(got) and len(set(expected)) < len(expected):
+            raise Wrong("choose with replacement: a member may be added again, which gives it more weight.")
+        raise Wrong(f"with {rounds} rounds the greedy choice is {expected}, you chose {list(got)}.")
+    return "members are chosen for what they add to the committee, on validation data only."
+
+
+greedy_select = Exercise(
+    "ch07.greedy_select",
+    _check_greedy,
+    hint="Keep `total`, the sum of the chosen members' probabilities (0 at first). Each round, score every "
+    "member by `np.mean((total + p).argmax(1) == y_val)`, add the best (the first one on ties) to the "
+    "list and its probabilities to `total`.",
+)
