@@ -25,6 +25,7 @@ from digitlab.exercises import (
     ch02,
     ch03,
     ch04,
+    ch04b,
     ch05,
     ch06,
     ch07,
@@ -362,6 +363,44 @@ def greedy_select(ranked=False):
     return fn
 
 
+def stack_shape(stop_at="end", same="same", channels=32):
+    def fn(side):
+        side = side - 5 + 1
+        side = (side - 2) // 2 + 1
+        if stop_at == "end":
+            side = -(-side // 2) if same == "same" else (side - 3) // 2 + 1
+        return side, side, channels
+
+    return fn
+
+
+def in_features(poolings=2, channels=256):
+    def fn(side):
+        for _ in range(poolings):
+            side //= 2
+        return channels * side * side
+
+    return fn
+
+
+def conv_macs(padded=False, weights_only=False, in_channels=True):
+    def fn(side, c_in, c_out, k):
+        out = side if padded else side - k + 1
+        if weights_only:
+            return c_out * k * k * c_in
+        return c_out * out * out * k * k * (c_in if in_channels else 1)
+
+    return fn
+
+
+def first_time(last=False):
+    def fn(seconds, accuracy, target):
+        hits = [s for s, a in zip(seconds, accuracy) if a >= target]
+        return (hits[-1] if last else hits[0]) if hits else None
+
+    return fn
+
+
 # --- chapter 7 ----------------------------------------------------------------------------------
 def zero_fraction(kind="right"):
     import torch
@@ -496,12 +535,13 @@ ROWS = [
     ),
     (ch03.one_hot, lambda: np.zeros((100, 10)), "each row must hold exactly one 1"),
     (ch03.one_hot, lambda: 2 * np.eye(10)[data.load_mnist(channels="last").y_test[:100]], "0 or 1"),
-    (ch03.stack_shape, lambda: (6, 6, 32), RIGHT),
-    (ch03.stack_shape, lambda: (12, 12, 32), "12 is the side after pooling"),
-    (ch03.stack_shape, lambda: (5, 5, 32), "ceil(n / stride)"),
-    (ch03.stack_shape, lambda: (6, 6, 16), "number of filters"),
-    (ch03.stack_shape, lambda: (7, 7, 32), "7×7 is not right"),
-    (ch03.stack_shape, lambda: "6x6x32", "expected a tuple (height, width, channels)"),
+    (ch03.stack_shape, lambda: stack_shape(), RIGHT),
+    (ch03.stack_shape, lambda: lambda side: (6, 6, 32), "gave the answer for 28 pixels"),
+    (ch03.stack_shape, lambda: stack_shape(stop_at="pool"), "the side after pooling"),
+    (ch03.stack_shape, lambda: stack_shape(same="valid"), "ceil(n / stride)"),
+    (ch03.stack_shape, lambda: stack_shape(channels=16), "number of filters"),
+    (ch03.stack_shape, lambda: lambda side: "6x6x32", "expected a tuple (height, width, channels)"),
+    (ch03.stack_shape, lambda: (6, 6, 32), "expected a function"),
     (ch03.wider_adam, lambda: wider_adam(), RIGHT),
     (ch03.wider_adam, lambda: wider_adam(dense=64, train=False), "should be Dense(128) then Dense(10)"),
     (ch03.wider_adam, lambda: wider_adam(optimizer="rmsprop", train=False), "not Adam"),
@@ -521,11 +561,26 @@ ROWS = [
     (ch03.strided, lambda: keras_strided(strided=0), "expected two Conv2D layers with strides=2"),
     (ch03.strided, lambda: keras_strided(side=32), "must map (28, 28, 1) images to 10 outputs"),
     # chapter 4
-    (ch04.in_features, lambda: 256 * 8 * 8, RIGHT),
-    (ch04.in_features, lambda: 256 * 7 * 7, "12,544 is the value for 28×28 images"),
-    (ch04.in_features, lambda: 8 * 8, "that is one channel's worth"),
-    (ch04.in_features, lambda: 256 * 16 * 16, "there are two max-pooling layers"),
-    (ch04.in_features, lambda: 1000, "1,000 is not it"),
+    (ch04.in_features, lambda: in_features(), RIGHT),
+    (ch04.in_features, lambda: lambda side: 256 * 8 * 8, "gave the answer for 32 pixels"),
+    (ch04.in_features, lambda: in_features(poolings=1), "there are two max-pooling layers"),
+    (ch04.in_features, lambda: in_features(channels=1), "that is one channel's worth"),
+    (ch04.in_features, lambda: lambda side: 1000, "gave 1,000"),
+    (ch04.in_features, lambda: 16384, "expected a function"),
+    # chapter 4b
+    (ch04b.macs, lambda: conv_macs(), RIGHT),
+    (ch04b.macs, lambda: lambda *layer: 345600, "the answer for the chapter's first layer"),
+    (ch04b.macs, lambda: conv_macs(padded=True), "without padding"),
+    (ch04b.macs, lambda: conv_macs(weights_only=True), "that is the weights of the layer"),
+    (ch04b.macs, lambda: conv_macs(in_channels=False), "multiply by in_channels"),
+    (ch04b.macs, lambda: 345600, "expected a function"),
+    (ch04b.first_time, lambda: first_time(), RIGHT),
+    (ch04b.first_time, lambda: first_time(last=True), "the first pass at or above the target"),
+    (
+        ch04b.first_time,
+        lambda: lambda s, a, t: next((x for x, y in zip(s, a) if y >= t), s[-1]),
+        "never reach",
+    ),
     (ch04.dataset, lambda: standard_dataset(), RIGHT),
     (ch04.dataset, lambda: standard_dataset(standardise=False), "scaled to [0, 1] but not standardised"),
     (ch04.dataset, lambda: standard_dataset(channel=False), "float32 tensor of shape (1, 28, 28)"),
@@ -700,7 +755,7 @@ def test_the_check_says_what_the_student_should_read(exercise, make, fragment):
 
 
 def all_exercises() -> list[Exercise]:
-    modules = [ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08]
+    modules = [ch00, ch01, ch02, ch03, ch04, ch04b, ch05, ch06, ch07, ch08]
     return [value for module in modules for value in vars(module).values() if isinstance(value, Exercise)]
 
 
@@ -719,7 +774,7 @@ def test_every_check_in_the_book_is_an_exercise_with_tests():
     called = {
         f"{m[1]}.{m[2]}"
         for nb in BOOK.glob("*.ipynb")
-        for m in re.finditer(r"\b(ch\d+)\.(\w+)\.check\(", nb.read_text(encoding="utf-8"))
+        for m in re.finditer(r"\b(ch\d+b?)\.(\w+)\.check\(", nb.read_text(encoding="utf-8"))
     }
     assert called and called <= names, (
         f"checks the book calls but no module defines: {sorted(called - names)}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitlab import data, runtime
-from digitlab.exercises.core import Exercise, Wrong, as_array, as_int, call, describe
+from digitlab.exercises.core import Exercise, Wrong, as_array, as_callable, as_int, call, describe
 
 
 def _check_one_hot(answer) -> str:
@@ -23,19 +23,41 @@ def _check_one_hot(answer) -> str:
     return "row i has a single 1, in column y_test[i]: that is what to_categorical returns."
 
 
+def _stack_shape_of(side: int) -> tuple[int, int, int]:
+    """The reference: 5x5 valid convolution, 2x2 pooling, then a stride-2 'same' convolution with 32 filters."""
+    side = side - 5 + 1
+    side = (side - 2) // 2 + 1
+    side = -(-side // 2)
+    return side, side, 32
+
+
 def _check_stack_shape(answer) -> str:
-    if not isinstance(answer, (tuple, list)) or len(answer) != 3:
-        raise Wrong(f"expected a tuple (height, width, channels), got {describe(answer)}.")
-    height, width, channels = (as_int(v, "whole numbers (height, width, channels)") for v in answer)
-    if channels != 32:
-        raise Wrong("the channels of a convolution's output are its number of filters (the last layer's).")
-    if (height, width) == (12, 12):
-        raise Wrong("12 is the side after pooling; the last convolution has stride 2.")
-    if (height, width) == (5, 5):
-        raise Wrong("with padding='same' a layer has ceil(n / stride) positions along each side.")
-    if (height, width) != (6, 6):
-        raise Wrong(f"{height}×{width} is not right: apply the formula layer by layer, 28 → ? → ? → ?.")
-    return "28 → 24 (5×5 valid) → 12 (pooling) → 6 (stride 2 with 'same' padding); 32 filters."
+    fn = as_callable(answer, "a function stack_shape(side)")
+    for side in (28, 32, 29):
+        got = call(fn, side, what=f"stack_shape({side})")
+        if not isinstance(got, (tuple, list)) or len(got) != 3:
+            raise Wrong(f"expected a tuple (height, width, channels), got {describe(got)}.")
+        height, width, channels = (as_int(v, "whole numbers (height, width, channels)") for v in got)
+        expected = _stack_shape_of(side)
+        if side != 28 and tuple(got) == _stack_shape_of(28) != expected:
+            raise Wrong(f"stack_shape({side}) gave the answer for 28 pixels: compute it from `side`.")
+        pooled = (side - 4 - 2) // 2 + 1
+        if channels != 32:
+            raise Wrong(
+                "the channels of a convolution's output are its number of filters (the last layer's)."
+            )
+        if (height, width) == (pooled, pooled):
+            raise Wrong(
+                f"{pooled} is the side after pooling for a {side}-pixel image; the last convolution has stride 2."
+            )
+        if (height, width) == ((pooled - 3) // 2 + 1,) * 2 != expected[:2]:
+            raise Wrong("with padding='same' a layer has ceil(n / stride) positions along each side.")
+        if (height, width, channels) != expected:
+            raise Wrong(
+                f"for a {side}×{side} image you answered {height}×{width}; apply the formula layer by layer, "
+                f"{side} → ? → ? → ?."
+            )
+    return "28 → 24 (5×5 valid) → 12 (pooling) → 6 (stride 2 with 'same' padding); 32 filters, for any side."
 
 
 def _keras_model(answer):
@@ -120,7 +142,7 @@ stack_shape = Exercise(
     _check_stack_shape,
     hint="Side = (n − k) // s + 1 for a valid convolution or a pooling (5×5, then 2×2 with s = 2); with "
     "padding='same' Keras pads just enough for ceil(n / s) positions, whatever the kernel. The channels are "
-    "the last layer's filters.",
+    "the last layer's filters. Write those three steps for any `side`.",
 )
 
 wider_adam = Exercise(

@@ -5,20 +5,37 @@ from __future__ import annotations
 import numpy as np
 
 from digitlab import data
-from digitlab.exercises.core import Exercise, Wrong, as_array, as_int, as_number, call, describe
+from digitlab.exercises.core import Exercise, Wrong, as_array, as_callable, as_int, as_number, call, describe
+
+
+def _in_features_of(side: int) -> int:
+    """The reference: the padded 5x5 convolutions keep the side, each of the two poolings halves it."""
+    return 256 * (side // 2 // 2) ** 2
 
 
 def _check_in_features(answer) -> str:
-    value = as_int(answer, "a whole number (the in_features of the final Linear layer)")
-    if value == 256 * 7 * 7:
-        raise Wrong("12,544 is the value for 28×28 images; follow a 32×32 image through the two poolings.")
-    if value == 256 * 16 * 16:
-        raise Wrong("there are two max-pooling layers, each halving the side: 32 → 16 → 8.")
-    if value == 8 * 8:
-        raise Wrong("that is one channel's worth; conv3 has 256 channels.")
-    if value != 256 * 8 * 8:
-        raise Wrong(f"{value:,} is not it: the padded 5×5 convolutions keep the size, the poolings halve it.")
-    return "32 → 16 → 8, so the classifier sees 256 · 8 · 8 = 16,384 numbers."
+    fn = as_callable(answer, "a function in_features(side)")
+    for side in (32, 28, 36):
+        value = as_int(call(fn, side, what=f"in_features({side})"), "a whole number (the in_features)")
+        expected = _in_features_of(side)
+        if side != 32 and value == _in_features_of(32):
+            raise Wrong(f"in_features({side}) gave the answer for 32 pixels: compute it from `side`.")
+        if value == 256 * 7 * 7 and side != 28:
+            raise Wrong(
+                f"12,544 is the value for 28×28 images; follow a {side}×{side} image through the two poolings."
+            )
+        if value == 256 * (side // 2) ** 2:
+            raise Wrong(
+                f"there are two max-pooling layers, each halving the side: {side} → {side // 2} → {side // 4}."
+            )
+        if value == (side // 4) ** 2:
+            raise Wrong("that is one channel's worth; conv3 has 256 channels.")
+        if value != expected:
+            raise Wrong(
+                f"in_features({side}) gave {value:,}: the padded 5×5 convolutions keep the size, the poolings "
+                "halve it (rounding down)."
+            )
+    return "32 → 16 → 8, so the classifier sees 256 · 8 · 8 = 16,384 numbers; 28 gives 12,544."
 
 
 def _sample():
@@ -209,8 +226,9 @@ def _check_luck(answer) -> str:
 in_features = Exercise(
     "ch04.in_features",
     _check_in_features,
-    hint="The 5×5 convolutions with padding 2 keep the image size; each MaxPool2d(2) halves it. "
-    "Multiply the final side squared by conv3's channels.",
+    hint="The 5×5 convolutions with padding 2 keep the image size; each MaxPool2d(2) halves it (rounding "
+    "down). Multiply the final side squared by conv3's channels, or follow `torch.zeros(1, 1, side, side)` "
+    "through the convolution stages and count.",
 )
 
 dataset = Exercise(

@@ -13,18 +13,38 @@ _CASES = (
 )
 
 
+def _conv_macs_of(side: int, in_channels: int, out_channels: int, kernel: int) -> int:
+    """The reference: a stride-1 convolution without padding, for one side x side image."""
+    out = side - kernel + 1
+    return out_channels * out * out * kernel * kernel * in_channels
+
+
 def _check_macs(answer) -> str:
-    value = as_int(answer, "a whole number (multiply-adds of the first convolution for one image)")
-    if value == 24 * 5 * 5 * 28 * 28:
-        raise Wrong("without padding a 5×5 kernel fits 24 times across 28 pixels, not 28.")
-    if value == 24 * 5 * 5:
-        raise Wrong("that is the weights of the layer; each is used at every output position.")
-    if value == 24 * 24 * 24:
-        raise Wrong("each output value is a sum of 5 × 5 products, one per kernel weight.")
-    if value != 24 * 5 * 5 * 24 * 24:
-        raise Wrong(
-            f"{value:,} is not it: count output values (channels × height × width), then products per value."
+    fn = as_callable(answer, "a function conv_macs(side, in_channels, out_channels, kernel)")
+    for side, c_in, c_out, k in ((28, 1, 24, 5), (14, 24, 48, 3), (28, 1, 8, 5)):
+        value = as_int(
+            call(fn, side, c_in, c_out, k, what=f"conv_macs({side}, {c_in}, {c_out}, {k})"), "a whole number"
         )
+        out = side - k + 1
+        if (side, c_in, c_out, k) != (28, 1, 24, 5) and value == _conv_macs_of(28, 1, 24, 5):
+            raise Wrong("that is the answer for the chapter's first layer: compute it from the arguments.")
+        if value == c_out * k * k * side * side * c_in and out != side:
+            raise Wrong(
+                f"without padding a {k}×{k} kernel fits {out} times across {side} pixels, not {side}."
+            )
+        if value == c_out * k * k * c_in:
+            raise Wrong("that is the weights of the layer; each is used at every output position.")
+        if value == c_out * out * out:
+            raise Wrong(
+                f"each output value is a sum of {k} × {k} products per input channel, one per kernel weight."
+            )
+        if value == c_out * out * out * k * k and c_in > 1:
+            raise Wrong("each output value sums over every input channel too: multiply by in_channels.")
+        if value != _conv_macs_of(side, c_in, c_out, k):
+            raise Wrong(
+                f"conv_macs({side}, {c_in}, {c_out}, {k}) gave {value:,}: count output values (channels × height "
+                "× width), then products per value."
+            )
     return "24 × 24 × 24 outputs, 25 products each: 345,600 multiply-adds, against 156,800 for chapter 4's conv1."
 
 
@@ -48,8 +68,8 @@ def _check_first_time(answer) -> str:
 macs = Exercise(
     "ch04b.macs",
     _check_macs,
-    hint="A 5×5 convolution without padding turns 28×28 into 24×24; each of the 24 channels' outputs "
-    "there is a sum of 5 × 5 products.",
+    hint="A k×k convolution without padding turns side×side into (side − k + 1)²; each output value of each "
+    "output channel is a sum of k × k × in_channels products.",
 )
 
 first_time = Exercise(
