@@ -27,6 +27,7 @@ from digitlab.grading.report import (
     MARK,
     NOT_RUN,
     STATUSES,
+    printable,
     read_log,
     rows_of,
     summary_markdown,
@@ -162,7 +163,7 @@ def grade(
     def one(path: Path) -> Run:
         run = run_submission(path, names[path], cell_timeout=cell_timeout, notebook_timeout=notebook_timeout)
         if on_progress:
-            on_progress(f"{run.student}: {run.status} in {run.seconds:.1f} s")
+            on_progress(printable(f"{run.student}: {run.status} in {run.seconds:.1f} s"))
         return run
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

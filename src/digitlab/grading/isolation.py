@@ -28,7 +28,7 @@ THREADS = (
     "TF_NUM_INTEROP_THREADS",
     "TF_NUM_INTRAOP_THREADS",
 )
-ISOLATION = ("process", "container")
+ISOLATION = ("namespace", "container", "process")  # process: unprotected, only on request
 
 
 class Workspace:
@@ -36,8 +36,10 @@ class Workspace:
 
     def __init__(self, threads: int = 1):
         self.root = Path(tempfile.mkdtemp(prefix="digitlab-grade-"))
-        self.home, self.digitlab, self.work = (self.root / n for n in ("home", "digitlab", "work"))
-        for folder in (self.home, self.digitlab, self.work, self.home / "tmp"):
+        self.home, self.digitlab, self.work, self.io = (
+            self.root / n for n in ("home", "digitlab", "work", "io")
+        )
+        for folder in (self.home, self.digitlab, self.work, self.io, self.home / "tmp"):
             folder.mkdir()
         self.threads = threads
         _copy_read_only(settings.cache_dir(), self.digitlab)
@@ -65,6 +67,33 @@ class Workspace:
         env.update(dict.fromkeys(THREADS, str(self.threads)))
         env.update(extra or {})
         return env
+
+    def jail_env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """``env`` with the paths a ``jail`` sees: the workspace under /sandbox, the package in /opt."""
+        from digitlab.grading import jail
+
+        env = self.env(extra)
+        env.update(
+            {
+                "HOME": "/sandbox/home",
+                "TMPDIR": "/sandbox/home/tmp",
+                settings.HOME: "/sandbox/digitlab",
+                "PYTHONPATH": jail.PACKAGE,
+                "PATH": os.pathsep.join(
+                    dict.fromkeys([str(Path(sys.executable).parent), "/usr/bin", "/bin"])
+                ),
+            }
+        )
+        return env
+
+    def give_away(self, *folders: Path) -> None:
+        """Hand ``home``, ``work``, ``io`` (and ``folders``) to the jail's user; data files stay read-only."""
+        from digitlab.grading import jail
+
+        for top in (self.home, self.work, self.io, self.digitlab, *folders):
+            for path in [top, *top.rglob("*")]:
+                if path.is_dir() or top != self.digitlab:
+                    os.lchown(path, jail.NOBODY, jail.NOBODY)
 
     def close(self) -> None:
         """Delete the root and everything the submission wrote there."""

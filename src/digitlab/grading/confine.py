@@ -1,0 +1,111 @@
+"""A submission's notebook run inside ``jail``: the grader's side and the side inside the jail.
+
+The grader writes the restored notebook into the workspace, starts the jail with this module as its
+command, and reads back one JSON file: the run's status and each cell's outputs. Everything in that
+file is the submission's to forge, so the grader takes only outputs and counts from it (cell sources
+stay its own), refuses a file that is too large or malformed, and judges the captured answers itself.
+Inside, nbclient runs the kernel over unix sockets in the jail's private ``io`` folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from digitlab.grading import jail
+from digitlab.grading.runner import Run, execute, first_line, summarise
+
+INSIDE = "/sandbox"
+RESULT_BYTES = 400_000_000  # the result file (captures included) must stay below this
+STATUSES = ("ok", "cell errors", "cell timeout", "notebook timeout", "kernel died")
+PYTHON = ["python", "-m"]
+
+
+def binds(ws, writable_data: bool = True) -> list[tuple]:
+    """The workspace folders a notebook run sees: home, data, work and the private io folder."""
+    return [
+        (str(ws.home), f"{INSIDE}/home", True),
+        (str(ws.digitlab), f"{INSIDE}/digitlab", writable_data),
+        (str(ws.work), f"{INSIDE}/work", True),
+        (str(ws.io), f"{INSIDE}/io", True),
+    ]
+
+
+def run_notebook(ws, nb, run: Run, cell_timeout: float, notebook_timeout: float) -> None:
+    """Execute ``nb`` jailed and copy each cell's outputs back into ``nb``; sets ``run``'s status."""
+    (ws.io / "request.json").write_text(
+        json.dumps({"cell_timeout": cell_timeout, "notebook_timeout": notebook_timeout}), encoding="utf-8"
+    )
+    ws.give_away()
+    cpu = int(notebook_timeout * 2) + 120
+    command = jail.command(
+        binds(ws), PYTHON + ["digitlab.grading.confine"], f"{INSIDE}/work", cpu_seconds=cpu
+    )
+    try:
+        with open(ws.root / "jail.log", "wb") as log:
+            subprocess.run(
+                command, env=ws.jail_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                timeout=notebook_timeout + 120,
+            )  # fmt: skip
+    except subprocess.TimeoutExpired:  # unshare is killed, and with it the whole namespace
+        run.status, run.detail = "notebook timeout", f"stopped at the {notebook_timeout} s notebook limit."
+        return
+    _take_result(ws.io / "result.json", nb, run)
+
+
+def _take_result(path: Path, nb, run: Run) -> None:
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > RESULT_BYTES:
+            raise ValueError("no result file of a sane size")
+        result = json.loads(path.read_text(encoding="utf-8"))
+        cells = result["cells"]
+        if not isinstance(cells, list) or len(cells) != len(nb.cells):
+            raise ValueError("the result does not match the notebook")
+        status, detail = str(result.get("status")), str(result.get("detail", ""))[:1000]
+        if status not in STATUSES:
+            raise ValueError("unknown status")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        run.status = "kernel died"
+        run.detail = (
+            "the jailed run ended without a readable result (the code crashed it or ran out of memory)."
+        )
+        return
+    for cell, out in zip(nb.cells, cells):
+        if cell.get("cell_type") == "code" and isinstance(out, dict):
+            outputs = out.get("outputs")
+            cell["outputs"] = [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
+            count = out.get("execution_count")
+            cell["execution_count"] = (
+                count if isinstance(count, int) and not isinstance(count, bool) else None
+            )
+    run.status, run.detail = status, detail
+
+
+def main() -> None:
+    """Inside the jail: run ``work/submission.ipynb`` and write ``io/result.json``."""
+    from digitlab import editions
+
+    io = Path(INSIDE) / "io"
+    request = json.loads((io / "request.json").read_text(encoding="utf-8"))
+    run = Run(Path("submission.ipynb"), "")
+    nb = editions.read(Path(INSIDE) / "work" / "submission.ipynb")
+    try:
+        execute(
+            nb, Path.cwd(), dict(os.environ), run, request["cell_timeout"], request["notebook_timeout"],
+            io / "stderr", ipc=str(io / "kernel"),
+        )  # fmt: skip
+    except Exception as e:  # report, never hang: the grader reads "kernel died"
+        run.status, run.detail = "kernel died", f"{type(e).__name__}: {first_line(e)}"
+        summarise(run, [], [], 0, 0)
+    cells = [{"outputs": c.get("outputs", []), "execution_count": c.get("execution_count")} for c in nb.cells]
+    tmp = io / "result.json.tmp"
+    tmp.write_text(json.dumps({"status": run.status, "detail": run.detail, "cells": cells}), encoding="utf-8")
+    os.replace(tmp, io / "result.json")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
