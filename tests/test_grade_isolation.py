@@ -95,6 +95,7 @@ def test_a_submission_sees_nothing_of_the_instructor_or_the_one_before(tmp_path,
         cell_timeout=20,
         notebook_timeout=60,
         seed=3,
+        **ck.MODE,
     )
     points = ck.points_by(ck.read_csv(out))
     assert points["planter"]["ch01.and_gate"] == 1, runs[0].detail
