@@ -193,3 +193,13 @@ def _call(fn, args):
         return fn(*args)
     except Exception as e:
         return Raised(f"{type(e).__name__}: {e}")
+
+
+def test_marks_withhold_a_public_checks_direction_hint():
+    """A value judged by its public check: the mark says wrong, not which way (no bisecting by resubmitting)."""
+    from digitlab.exercises import ch00
+
+    assert "too large" in ch00.pixel_std.evaluate(0.9).message  # the book's own check gives the direction
+    for value in (0.9, 0.01):
+        verdict = judge.judge("ch00.pixel_std", value, "", {}, 3, lambda calls: [])
+        assert verdict.status == "wrong" and "too" not in verdict.message, verdict.message
