@@ -4,7 +4,7 @@ The grader (root, on Linux) starts ``unshare --pid --fork --kill-child --mount -
 with this file as the namespace's first process. It builds a new root on a tmpfs holding only what
 a submission needs, read-only (``/usr``, ``/etc``, the Python installation and the ``digitlab``
 package folder) plus the workspace folders it is given, a fresh ``/proc`` of the new PID namespace,
-a private ``/tmp`` and a ``/dev`` with five character devices. It then ``chroot``s there and
+a private ``/tmp`` and a ``/dev`` with five character devices made there. It then ``chroot``s there and
 ``exec``s ``setpriv`` (uid and gid 65534, no groups, no capabilities, no new privileges) and
 ``prlimit`` (memory, processes, file size, CPU seconds, open files) in front of the command.
 When that command (PID 1 of the namespace) ends, the kernel ends every process it left. The
@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 
 NOBODY = 65534
 TOOLS = ("unshare", "setpriv", "prlimit", "mount")
 SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-DEVICES = ("null", "zero", "full", "random", "urandom")
+DEVICES = {"null": 3, "zero": 5, "full": 7, "random": 8, "urandom": 9}  # minor numbers (major 1)
 PACKAGE = "/opt/digitlab"  # the digitlab package folder is mounted at PACKAGE/digitlab
 LIMITS = {  # prlimit names: bytes of address space, processes of the user, bytes per file, open files
     "as": 8 * 2**30,
@@ -118,8 +119,9 @@ def _build_root(plan: dict, root: str) -> None:
         _bind(host, root + inside, not writable)
     os.makedirs(root + "/dev", exist_ok=True)
     _mount("-t", "tmpfs", "-o", "mode=755,size=1m,nosuid", "dev", root + "/dev")
-    for name in DEVICES:
-        _bind("/dev/" + name, root + "/dev/" + name, False)
+    for name, minor in DEVICES.items():  # made here, so the host's /dev is never touched
+        os.mknod(root + "/dev/" + name, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+        os.chmod(root + "/dev/" + name, 0o666)
     for folder, size in (("/dev/shm", "256m"), ("/tmp", "256m")):
         os.makedirs(root + folder, exist_ok=True)
         _mount("-t", "tmpfs", "-o", f"mode=1777,size={size},nosuid,nodev", "tmp", root + folder)
