@@ -203,3 +203,32 @@ def test_marks_withhold_a_public_checks_direction_hint():
     for value in (0.9, 0.01):
         verdict = judge.judge("ch00.pixel_std", value, "", {}, 3, lambda calls: [])
         assert verdict.status == "wrong" and "too" not in verdict.message, verdict.message
+
+
+def test_the_grader_takes_only_outputs_from_a_jailed_run(tmp_path):
+    """The result file is the submission's to forge: sources stay the grader's, bad files are refused."""
+    import json
+
+    from digitlab.grading import confine
+
+    def taken(result):
+        nb = nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell("answer = 1"), nbformat.v4.new_markdown_cell("x")]
+        )
+        (tmp_path / "result.json").write_text(json.dumps(result), encoding="utf-8")
+        run = runner.Run(Path("s.ipynb"), "s")
+        confine._take_result(tmp_path / "result.json", nb, run)
+        return nb, run
+
+    out = {"output_type": "stream", "name": "stdout", "text": "hi"}
+    forged = {"source": "import os", "outputs": [out, "junk"], "execution_count": 3}
+    nb, run = taken({"status": "ok", "detail": "", "cells": [forged, {"source": "y"}]})
+    assert nb.cells[0].source == "answer = 1" and nb.cells[0].outputs == [out] and nb.cells[1].source == "x"
+    assert run.status == "ok" and nb.cells[0].execution_count == 3
+    for bad in (
+        {"status": "ok", "cells": [forged]},
+        {"status": "perfect", "cells": [forged, {}]},
+        {"cells": 1},
+    ):
+        nb, run = taken(bad)
+        assert run.status == "kernel died" and nb.cells[0].outputs == [], bad

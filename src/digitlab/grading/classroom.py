@@ -76,7 +76,11 @@ def mark_submission(
         elif isolate == "container":
             engine = isolation.container_runtime()
             command = isolation.container_command(engine, image, ws, path.name, cell_timeout)
-            restored = runner.execute_in_container(command, ws.work, run, notebook_timeout) or restored
+            executed = runner.execute_in_container(command, ws.work, run, notebook_timeout)
+            if executed is not None and len(executed.cells) == len(restored.cells):
+                confine.copy_outputs(executed.cells, restored)  # the sources stay the grader's
+            elif executed is not None:
+                run.status, run.detail = "kernel died", "the container's notebook is not the one it was given"
             sandbox_command = isolation.container_sandbox(engine, image, ws)
         else:
             runner.execute(
