@@ -3,8 +3,9 @@
 **Feedback** (``grade``): each submission runs as it is, in its own isolated workspace
 (``grading.isolation``), and every ``check`` in the kernel appends a JSON line to a log outside the
 workspace (``DIGITLAB_GRADE_LOG``). The kernel writes that log, so a submission can fake it: use it
-for feedback, never for marks. **Marks** (``grade_class``): the check cells come from the source
-chapter, answers are captured as data and judged in the grader's process with hidden tests.
+for feedback, never for marks. **Marks** (``grade_class``): each submission runs jailed
+(``grading.jail``), the check cells come from the source chapter, answers are captured as data and
+judged in the grader's process with hidden tests.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Jupyter's folders with it), ``digitlab/`` (DIGITLAB_HOME: a private copy of the 
 and of the quick-mode model zoo, read-only) and ``work/`` (the working directory, holding only the
 notebook). Writes land in that root, which is deleted afterwards, so nothing reaches the shared cache
 or the next submission. The environment carries only what ``ALLOWED`` names plus the grader's own
-settings: none of the instructor's variables (tokens, paths) reach the kernel.
+settings: none of the instructor's variables (tokens, paths) reach the kernel. For marks the
+workspace is what a ``jail`` mounts (``jail_env``, ``give_away``); feedback runs use it as it is.
 """
 
 from __future__ import annotations
