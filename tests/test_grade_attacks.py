@@ -256,3 +256,30 @@ def test_resuming_a_killed_run_keeps_what_was_graded(tmp_path, monkeypatch):
     assert sum("kept from the journal" in line for line in lines) == 2
     assert {r["id"] for r in ck.read_csv(out)} == {"ann", "ben", "cho"}
     assert not out.with_name("r-journal").exists()  # removed once everything is written
+
+
+def test_a_jail_cannot_fill_the_graders_disk(tmp_path, monkeypatch):
+    """Writable folders are bounded tmpfs copies: writes stop at the limit and never reach the host."""
+    if not ck.JAILED:
+        pytest.skip(f"no jail here: {jail.unavailable()}")
+    monkeypatch.setattr(jail, "WRITABLE", 8 * 2**20)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "given.txt").write_text("the notebook")
+    os.chown(tmp_path / "work", jail.NOBODY, jail.NOBODY)
+    fill = (
+        "import os\n"
+        "print(open('given.txt').read())\n"
+        "try:\n"
+        "    with open('big', 'wb') as f:\n"
+        "        for _ in range(64):\n"
+        "            f.write(b'x' * 2**20)\n"
+        "except OSError as e:\n"
+        "    print('stopped', e.errno)\n"
+    )
+    command = jail.command(
+        [(str(tmp_path / "work"), "/sandbox/work", True)], ["python", "-c", fill], "/sandbox/work", 30
+    )
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert done.stdout.split() == ["the", "notebook", "stopped", "28"], done.stderr  # ENOSPC
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["given.txt"]

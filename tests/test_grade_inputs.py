@@ -215,7 +215,8 @@ def test_the_grader_takes_only_outputs_from_a_jailed_run(tmp_path):
         nb = nbformat.v4.new_notebook(
             cells=[nbformat.v4.new_code_cell("answer = 1"), nbformat.v4.new_markdown_cell("x")]
         )
-        (tmp_path / "result.json").write_text(json.dumps(result), encoding="utf-8")
+        line = confine.MARKER + json.dumps(result).encode()
+        (tmp_path / "result.json").write_bytes(b"noise printed by the submission\n" + line + b"\n")
         run = runner.Run(Path("s.ipynb"), "s")
         confine._take_result(tmp_path / "result.json", nb, run)
         return nb, run

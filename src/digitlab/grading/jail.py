@@ -4,7 +4,8 @@ The grader (root, on Linux) starts ``unshare --pid --fork --kill-child --mount -
 with this file as the namespace's first process. It builds a new root on a tmpfs holding only what
 a submission needs, read-only (``/usr``, ``/etc``, the Python installation and the ``digitlab``
 package folder) plus the workspace folders it is given, a fresh ``/proc`` of the new PID namespace,
-a private ``/tmp`` and a ``/dev`` with five character devices made there. It then ``chroot``s there and
+a private ``/tmp`` and a ``/dev`` with five character devices made there. The workspace's writable
+folders are copies on size-limited tmpfs mounts: nothing written inside reaches the host's disk. It then ``chroot``s there and
 ``exec``s ``setpriv`` (uid and gid 65534, no groups, no capabilities, no new privileges) and
 ``prlimit`` (memory, processes, file size, CPU seconds, open files) in front of the command.
 When that command (PID 1 of the namespace) ends, the kernel ends every process it left. The
@@ -27,6 +28,7 @@ NOBODY = 65534
 TOOLS = ("unshare", "setpriv", "prlimit", "mount")
 SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 DEVICES = {"null": 3, "zero": 5, "full": 7, "random": 8, "urandom": 9}  # minor numbers (major 1)
+WRITABLE = 2**30  # bytes a jail may write in each writable folder (a tmpfs), beyond what it holds
 PACKAGE = "/opt/digitlab"  # the digitlab package folder is mounted at PACKAGE/digitlab
 LIMITS = {  # prlimit names: bytes of address space, processes of the user, bytes per file, open files
     "as": 8 * 2**30,
@@ -76,7 +78,11 @@ def package_dir() -> str:
 
 
 def command(binds: list[tuple], argv: list[str], cwd: str, cpu_seconds: int, memory: int = 0) -> list[str]:
-    """The command line that runs ``argv`` jailed; ``binds`` holds ``(host, inside, writable)`` folders."""
+    """The command line that runs ``argv`` jailed; ``binds`` holds ``(host, inside, writable)`` folders.
+
+    A read-only folder is bind-mounted; a writable one is copied onto a tmpfs of bounded size, so
+    nothing the jail writes there comes back: results leave through the command's stdout.
+    """
     python = os.path.realpath(sys.executable)
     plan = {
         "binds": binds,
@@ -85,6 +91,7 @@ def command(binds: list[tuple], argv: list[str], cwd: str, cpu_seconds: int, mem
         "cwd": cwd,
         "argv": argv,
         "limits": {**LIMITS, "cpu": int(cpu_seconds), **({"as": int(memory)} if memory else {})},
+        "writable": WRITABLE,
     }
     return _unshare() + [python, "-I", "-S", os.path.abspath(__file__), json.dumps(plan)]
 
@@ -104,6 +111,26 @@ def _bind(source: str, target: str, read_only: bool) -> None:
     _mount("-o", flags, target)
 
 
+def _copy_in(source: str, target: str, room: int) -> None:
+    """Mount a tmpfs at ``target`` (``room`` bytes more than ``source`` holds) and copy ``source`` in.
+
+    Owners and modes are kept, so read-only data stays read-only for the jail's user.
+    """
+    size = sum(os.lstat(os.path.join(d, f)).st_size for d, _, files in os.walk(source) for f in files)
+    os.makedirs(target, exist_ok=True)
+    _mount("-t", "tmpfs", "-o", f"size={size + room},nosuid,nodev", "work", target)
+    for folder, dirs, files in os.walk(source):
+        inside = os.path.join(target, os.path.relpath(folder, source))
+        for name in dirs:
+            os.mkdir(os.path.join(inside, name))
+        for name in files:
+            shutil.copyfile(os.path.join(folder, name), os.path.join(inside, name), follow_symlinks=False)
+        for name in [".", *dirs, *files]:
+            info = os.lstat(os.path.join(folder, name))
+            os.lchown(os.path.join(inside, name), info.st_uid, info.st_gid)
+            os.chmod(os.path.join(inside, name), stat.S_IMODE(info.st_mode))
+
+
 def _build_root(plan: dict, root: str) -> None:
     _mount("-t", "tmpfs", "-o", "mode=755,size=64m", "jail", root)
     for path in SYSTEM:
@@ -116,7 +143,10 @@ def _build_root(plan: dict, root: str) -> None:
             _bind(path, root + path, True)
     _bind(plan["package"], root + PACKAGE + "/digitlab", True)
     for host, inside, writable in plan["binds"]:
-        _bind(host, root + inside, not writable)
+        if writable:  # a copy on a tmpfs of bounded size: nothing written inside reaches the host's disk
+            _copy_in(host, root + inside, plan["writable"])
+        else:
+            _bind(host, root + inside, True)
     os.makedirs(root + "/dev", exist_ok=True)
     _mount("-t", "tmpfs", "-o", "mode=755,size=1m,nosuid", "dev", root + "/dev")
     for name, minor in DEVICES.items():  # made here, so the host's /dev is never touched
