@@ -289,15 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--isolate",
         choices=["namespace", "container", "process"],
-        default=None,
-        help="marks: namespace (default: uid 65534 in its own namespaces, Linux as root), "
-        "container (podman/docker, no network) or process (unprotected: needs --unprotected)",
+        help="marks: namespace (default: a jail, Linux as root), container, or process (needs --unprotected)",
     )
-    p.add_argument(
-        "--unprotected",
-        action="store_true",
-        help="marks: grade without isolation (student code runs as you); every output says so",
-    )
+    p.add_argument("--unprotected", action="store_true", help="marks: grade unjailed; every output says so")
     p.add_argument("--image", default="digitlab-grader", help="container image with digitlab installed")
     p.add_argument("--workers", type=int, default=1, help="submissions run side by side (default: 1)")
     p.add_argument("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: fresh)")
