@@ -32,7 +32,10 @@ FOUND, KEY_CODE = [], None
 places = ['{course}/chapter.ipynb', '{course}/subs/honest.ipynb', *glob.glob('{course}/**/*.ipynb', recursive=True)]
 for pid in os.listdir('/proc'):
     try:
-        places += [a.decode() for a in pathlib.Path(f'/proc/{{pid}}/cmdline').read_bytes().split(b'\\0')]
+        cmdline = pathlib.Path(f'/proc/{{pid}}/cmdline').read_bytes()
+        if b'{course}' not in cmdline:  # only this test's grader: leave the machine's other processes be
+            continue
+        places += [a.decode() for a in cmdline.split(b'\\0')]
         if b'instructor-secret' in pathlib.Path(f'/proc/{{pid}}/environ').read_bytes():
             FOUND.append('the instructor token')
         places += glob.glob(os.readlink(f'/proc/{{pid}}/cwd') + '/*.ipynb')
