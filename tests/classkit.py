@@ -14,6 +14,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from digitlab import editions
+from digitlab.grading import jail
 
 ROOT = Path(__file__).resolve().parents[1]
 HIDDEN = ROOT / "grading" / "hidden"
@@ -36,6 +37,13 @@ PARTIAL = {  # and_gate 2/4 (OR is right on (0,0) and (1,1)), silu 2/3 (1-D only
     "a3": "def softmax(z):\n    with np.errstate(all='ignore'):\n        e = np.exp(z)\n        return e / e.sum(axis=-1, keepdims=True)\n\n\nanswer = softmax",
 }
 PARTIAL_POINTS = 1 * 2 / 4 + 2 * 2 / 3 + 2 * 2 / 3
+
+# The default marks mode (jailed) where this machine allows it (Linux, root); else the explicit
+# unprotected mode, so that the tests of what grading computes still run (test_grade_attacks.py
+# tests the jail itself, and the refusal).
+JAILED = not jail.unavailable()
+MODE: dict = {} if JAILED else {"isolate": "process", "unprotected": True}
+CLI_MODE: list[str] = [] if JAILED else ["--unprotected"]
 
 
 def source_chapter() -> nbformat.NotebookNode:
@@ -85,7 +93,10 @@ def submission(
 def write_class(
     folder: Path, students: dict[str, nbformat.NotebookNode | str | None], names: dict[str, str] | None = None
 ) -> Path:
-    """Write each student's notebook to ``folder/subs/<id>.ipynb`` and the roster; return the roster."""
+    """Write each student's notebook to ``folder/subs/<id>.ipynb`` and the roster; return the roster.
+
+    A student whose notebook is None handed nothing in: the roster's submission cell is empty.
+    """
     subs = folder / "subs"
     subs.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -99,7 +110,7 @@ def write_class(
             {
                 "id": sid,
                 "name": (names or {}).get(sid, sid.title()),
-                "submission": f"subs/{sid}.ipynb",
+                "submission": f"subs/{sid}.ipynb" if nb is not None else "",  # None: handed nothing in
                 "email": f"{sid}@example.edu",
                 "section": "A",
                 "login": sid,

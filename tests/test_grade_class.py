@@ -59,6 +59,7 @@ def graded(tmp_path_factory):
         notebook_timeout=60,
         call_timeout=30,
         seed=7,
+        **ck.MODE,
     )
     start = time.monotonic()
     runs = grade.grade_class(
@@ -174,7 +175,7 @@ def test_real_chapter_1_answer_key_and_blank_student_edition(tmp_path):
     )
     out = tmp_path / "results.csv"
     grade.grade_class(
-        chapter, roster, out, hidden=ck.HIDDEN, workers=2, cell_timeout=300, notebook_timeout=600
+        chapter, roster, out, hidden=ck.HIDDEN, workers=2, cell_timeout=300, notebook_timeout=600, **ck.MODE
     )
     rows = ck.read_csv(out)
     assert {r["exercise"] for r in rows} == {

@@ -50,7 +50,8 @@ ALLOWED = {'PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ', 'DIGITLAB_HOME', 'D
                       'DIGITLAB_STRICT', 'MPLBACKEND', 'TF_CPP_MIN_LOG_LEVEL', 'PYTHONNOUSERSITE',
                       'PYTHONDONTWRITEBYTECODE', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS',
                       'TF_NUM_INTEROP_THREADS', 'TF_NUM_INTRAOP_THREADS', 'JPY_PARENT_PID', 'PYDEVD_USE_FRAME_EVAL',
-                      'CLICOLOR', 'CLICOLOR_FORCE', 'FORCE_COLOR', 'PAGER', 'GIT_PAGER', 'TERM', 'JPY_SESSION_NAME'}
+                      'CLICOLOR', 'CLICOLOR_FORCE', 'FORCE_COLOR', 'PAGER', 'GIT_PAGER', 'TERM', 'JPY_SESSION_NAME',
+           'PYTHONPATH'}
 if set(os.environ) - ALLOWED:
     problems.append(f'unexpected variables {sorted(set(os.environ) - ALLOWED)}')
 STRICT = os.environ.get('DIGITLAB_STRICT')
@@ -94,6 +95,7 @@ def test_a_submission_sees_nothing_of_the_instructor_or_the_one_before(tmp_path,
         cell_timeout=20,
         notebook_timeout=60,
         seed=3,
+        **ck.MODE,
     )
     points = ck.points_by(ck.read_csv(out))
     assert points["planter"]["ch01.and_gate"] == 1, runs[0].detail

@@ -108,8 +108,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from digitlab import grade
+    from digitlab.grading.report import printable
 
-    progress = lambda line: print(line, flush=True)  # noqa: E731
+    progress = lambda line: print(printable(line), flush=True)  # noqa: E731
     try:
         if args.source or args.roster:
             if not (args.source and args.roster):
@@ -131,7 +132,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 assignment=args.assignment or "",
                 merge=merge,
                 workers=args.workers,
-                isolate=args.isolate,
+                isolate="process" if args.unprotected and not args.isolate else args.isolate or "namespace",
+                unprotected=args.unprotected,
                 image=args.image,
                 seed=args.seed,
                 cell_timeout=args.cell_timeout,
@@ -147,8 +149,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 raise ValueError(
                     "give SUBMISSION notebooks or folders (feedback), or --source and --roster (marks)"
                 )
-            if args.isolate != "process":
-                raise ValueError("isolate: containers are for marks (--source and --roster)")
+            if args.isolate not in (None, "process") or args.unprotected:
+                raise ValueError("--isolate and --unprotected are for marks (--source and --roster)")
             runs = grade.grade(
                 args.submissions,
                 args.out,
@@ -160,9 +162,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
             )
             written = [args.out, args.summary or str(Path(args.out).with_suffix(".md"))]
     except (FileNotFoundError, ValueError) as e:
-        print(f"digitlab grade: {e}", file=sys.stderr)
+        print(f"digitlab grade: {printable(e)}", file=sys.stderr)
         return 2
     print(f"graded {len(runs)} submission(s): wrote {' and '.join(written)}")
+    if args.unprotected:
+        print("WARNING: these marks are UNPROTECTED (--unprotected: student code ran as you)")
     return 0
 
 
@@ -285,10 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--isolate",
-        choices=["process", "container"],
-        default="process",
-        help="process (default) or container (podman/docker, no network)",
+        choices=["namespace", "container", "process"],
+        help="marks: namespace (default: a jail, Linux as root), container, or process (needs --unprotected)",
     )
+    p.add_argument("--unprotected", action="store_true", help="marks: grade unjailed; every output says so")
     p.add_argument("--image", default="digitlab-grader", help="container image with digitlab installed")
     p.add_argument("--workers", type=int, default=1, help="submissions run side by side (default: 1)")
     p.add_argument("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: fresh)")

@@ -3,8 +3,9 @@
 **Feedback** (``grade``): each submission runs as it is, in its own isolated workspace
 (``grading.isolation``), and every ``check`` in the kernel appends a JSON line to a log outside the
 workspace (``DIGITLAB_GRADE_LOG``). The kernel writes that log, so a submission can fake it: use it
-for feedback, never for marks. **Marks** (``grade_class``): the check cells come from the source
-chapter, answers are captured as data and judged in the grader's process with hidden tests.
+for feedback, never for marks. **Marks** (``grade_class``): each submission runs jailed
+(``grading.jail``), the check cells come from the source chapter, answers are captured as data and
+judged in the grader's process with hidden tests.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from digitlab.grading.report import (
     MARK,
     NOT_RUN,
     STATUSES,
+    printable,
     read_log,
     rows_of,
     summary_markdown,
@@ -162,7 +164,7 @@ def grade(
     def one(path: Path) -> Run:
         run = run_submission(path, names[path], cell_timeout=cell_timeout, notebook_timeout=notebook_timeout)
         if on_progress:
-            on_progress(f"{run.student}: {run.status} in {run.seconds:.1f} s")
+            on_progress(printable(f"{run.student}: {run.status} in {run.seconds:.1f} s"))
         return run
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -5,7 +5,8 @@ Jupyter's folders with it), ``digitlab/`` (DIGITLAB_HOME: a private copy of the 
 and of the quick-mode model zoo, read-only) and ``work/`` (the working directory, holding only the
 notebook). Writes land in that root, which is deleted afterwards, so nothing reaches the shared cache
 or the next submission. The environment carries only what ``ALLOWED`` names plus the grader's own
-settings: none of the instructor's variables (tokens, paths) reach the kernel.
+settings: none of the instructor's variables (tokens, paths) reach the kernel. For marks the
+workspace is what a ``jail`` mounts (``jail_env``, ``give_away``); feedback runs use it as it is.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ THREADS = (
     "TF_NUM_INTEROP_THREADS",
     "TF_NUM_INTRAOP_THREADS",
 )
-ISOLATION = ("process", "container")
+ISOLATION = ("namespace", "container", "process")  # process: unprotected, only on request
 
 
 class Workspace:
@@ -36,8 +37,10 @@ class Workspace:
 
     def __init__(self, threads: int = 1):
         self.root = Path(tempfile.mkdtemp(prefix="digitlab-grade-"))
-        self.home, self.digitlab, self.work = (self.root / n for n in ("home", "digitlab", "work"))
-        for folder in (self.home, self.digitlab, self.work, self.home / "tmp"):
+        self.home, self.digitlab, self.work, self.io = (
+            self.root / n for n in ("home", "digitlab", "work", "io")
+        )
+        for folder in (self.home, self.digitlab, self.work, self.io, self.home / "tmp"):
             folder.mkdir()
         self.threads = threads
         _copy_read_only(settings.cache_dir(), self.digitlab)
@@ -65,6 +68,33 @@ class Workspace:
         env.update(dict.fromkeys(THREADS, str(self.threads)))
         env.update(extra or {})
         return env
+
+    def jail_env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """``env`` with the paths a ``jail`` sees: the workspace under /sandbox, the package in /opt."""
+        from digitlab.grading import jail
+
+        env = self.env(extra)
+        env.update(
+            {
+                "HOME": "/sandbox/home",
+                "TMPDIR": "/sandbox/home/tmp",
+                settings.HOME: "/sandbox/digitlab",
+                "PYTHONPATH": jail.PACKAGE,
+                "PATH": os.pathsep.join(
+                    dict.fromkeys([str(Path(sys.executable).parent), "/usr/bin", "/bin"])
+                ),
+            }
+        )
+        return env
+
+    def give_away(self, *folders: Path) -> None:
+        """Hand ``home``, ``work``, ``io`` (and ``folders``) to the jail's user; data files stay read-only."""
+        from digitlab.grading import jail
+
+        for top in (self.home, self.work, self.io, self.digitlab, *folders):
+            for path in [top, *top.rglob("*")]:
+                if path.is_dir() or top != self.digitlab:
+                    os.lchown(path, jail.NOBODY, jail.NOBODY)
 
     def close(self) -> None:
         """Delete the root and everything the submission wrote there."""

@@ -13,8 +13,9 @@ the instructor ("manual").
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
+import re
+import types
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,18 +40,27 @@ class Verdict:
     parts: str = ""
 
 
-def load_hidden(folder: str | os.PathLike | None) -> dict[str, Callable]:
-    """Every hidden test in ``folder/*.py``, by exercise name (empty for None)."""
+def load_hidden(folder: str | os.PathLike | None, inputs=None) -> dict[str, Callable]:
+    """Every hidden test in ``folder/*.py``, by exercise name (empty for None).
+
+    Each module is read once (through ``inputs``, an ``inputs.Inputs``, when given: hashed, checked
+    again before results are written) and run from those bytes; symlinks are skipped.
+    """
     if folder is None:
         return {}
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"hidden must be a folder of hidden-test modules, got {str(folder)!r}")
     tests: dict[str, Callable] = {}
-    for path in sorted(folder.glob("*.py")):
-        spec = importlib.util.spec_from_file_location(f"digitlab_hidden_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    if inputs is None:
+        from digitlab.grading.inputs import Inputs
+
+        inputs = Inputs()
+    for path in inputs.folder(folder):
+        code = compile(inputs.read(path), str(path), "exec")
+        module = types.ModuleType(f"digitlab_hidden_{path.stem}")
+        module.__file__ = str(path)
+        exec(code, module.__dict__)
         found = getattr(module, "TESTS", None)
         if not isinstance(found, dict):
             raise ValueError(f"hidden test module {path.name} has no TESTS dict")
@@ -113,7 +123,15 @@ def _public(exercise: str, value) -> Verdict:
         return Verdict(exercise, "manual", 0.0, "no check is known for this exercise: grade it by hand.")
     result = checker.evaluate(value)
     score = 1.0 if result.status == core.CORRECT else 0.0
-    return Verdict(exercise, result.status, score, result.message, f"{int(score)}/1")
+    return Verdict(exercise, result.status, score, withhold_direction(result.message), f"{int(score)}/1")
+
+
+DIRECTION = re.compile(r"\b(?:is )?too (?:large|small|big|high|low)\b")
+
+
+def withhold_direction(message: str) -> str:
+    """A public check's message without its "too large" / "too small" hint (marks give no bisection)."""
+    return DIRECTION.sub("is not right", message)
 
 
 def results_close(results: list, expected: list, atol: float = 1e-6) -> bool:

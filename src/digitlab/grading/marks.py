@@ -62,6 +62,7 @@ class Student:
     section: str = ""
     login: str = ""
     canvas_id: str = ""
+    relative: str = ""  # the roster's submission cell ("" when nothing was handed in)
 
 
 @dataclass
@@ -76,8 +77,11 @@ class Scheme:
         return self.points.get(exercise, LEVEL_POINTS.get(LEVELS.get(exercise, ""), 1.0))
 
 
-def read_scheme(path: str | os.PathLike | None) -> Scheme:
-    """The points file (TOML with ``[points]`` and ``[manual]`` tables), or the defaults for None."""
+def read_scheme(path: str | os.PathLike | None, text: str | None = None) -> Scheme:
+    """The points file (TOML with ``[points]`` and ``[manual]`` tables), or the defaults for None.
+
+    ``text`` is the file's content when the caller has read it already (``inputs.Inputs``).
+    """
     if path is None:
         return Scheme({}, {})
     try:
@@ -85,7 +89,7 @@ def read_scheme(path: str | os.PathLike | None) -> Scheme:
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
     try:
-        table = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        table = tomllib.loads(Path(path).read_text(encoding="utf-8") if text is None else text)
     except (OSError, ValueError) as e:
         raise ValueError(f"points: could not read {str(path)!r} as TOML ({e})") from None
     unknown = set(table) - {"points", "manual"}
@@ -100,12 +104,17 @@ def read_scheme(path: str | os.PathLike | None) -> Scheme:
     return scheme
 
 
-def read_roster(path: str | os.PathLike) -> list[Student]:
-    """The roster's students; submission paths are relative to the roster's folder."""
+def read_roster(path: str | os.PathLike, text: str | None = None) -> list[Student]:
+    """The roster's students; submission paths are relative to the roster's folder.
+
+    An empty submission cell means the student handed nothing in ("missing", no points).
+    """
+    from digitlab.grading.inputs import check_relative
+
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"roster must be a CSV file, got {str(path)!r}")
-    with path.open(encoding="utf-8-sig", newline="") as f:
+    with io.StringIO(path.read_text(encoding="utf-8-sig") if text is None else text, newline="") as f:
         reader = csv.DictReader(f)
         missing = [c for c in ROSTER_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
@@ -119,26 +128,36 @@ def read_roster(path: str | os.PathLike) -> list[Student]:
         if not sid or sid in seen:
             raise ValueError(f"roster: line {number} has {'a repeated' if sid else 'no'} id {sid!r}")
         seen.add(sid)
+        relative = (row["submission"] or "").strip()
+        if relative:
+            check_relative(relative, number)
         students.append(
             Student(
                 sid,
                 (row["name"] or "").strip(),
-                path.parent / (row["submission"] or "").strip(),
+                path.parent / relative,
                 *((row.get(k) or "").strip() for k in ("email", "section", "login", "canvas_id")),
+                relative=relative,
             )
         )
     return students
 
 
-def read_manual(path: Path, students: list[Student], scheme: Scheme) -> dict[str, dict[str, float]]:
-    """The instructor's manual points by student id; writes an empty template when there is none."""
+def read_manual(
+    path: Path, students: list[Student], scheme: Scheme, text: str | None = None
+) -> dict[str, dict[str, float]]:
+    """The instructor's manual points by student id; writes an empty template when there is none.
+
+    ``text`` is the file's content when the caller has read it already ("" for no file).
+    """
     if not scheme.manual:
         return {}
-    if not path.exists():
-        rows = [{"id": s.id, "name": s.name, **dict.fromkeys(scheme.manual, "")} for s in students]
-        write_csv(path, ["id", "name", *scheme.manual], rows)
+    if (text == "") if text is not None else not path.exists():
+        if not path.exists():
+            rows = [{"id": s.id, "name": s.name, **dict.fromkeys(scheme.manual, "")} for s in students]
+            write_csv(path, ["id", "name", *scheme.manual], rows)
         return {}
-    with path.open(encoding="utf-8-sig", newline="") as f:
+    with io.StringIO(path.read_text(encoding="utf-8-sig") if text is None else text, newline="") as f:
         rows = list(csv.DictReader(f))
     marks: dict[str, dict[str, float]] = {}
     for row in rows:
@@ -213,10 +232,6 @@ def _total(marks: dict[str, dict], sid: str) -> str:
 
 def write_csv(path: str | os.PathLike, header: list[str], rows: list[dict]) -> None:
     """Write rows as CSV through a temporary file and a rename."""
-    from digitlab.grading.report import write_text
+    from digitlab.grading.report import write_rows
 
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(path, buffer.getvalue())
+    write_rows(path, tuple(header), rows)

@@ -48,6 +48,7 @@ MARK_COLUMNS = (
     "run_status",
     "run_detail",
     "seconds",
+    "isolation",
 )
 
 
@@ -56,12 +57,25 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     _io.write_text(path, text)
 
 
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral(value):
+    """A CSV cell a spreadsheet will not run: text starting ``= + - @``, tab or CR gets a leading ``'``."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA) else value
+
+
+def printable(text) -> str:
+    """``text`` for a terminal: control characters (escape sequences, carriage returns) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def write_rows(path: str | os.PathLike, columns: tuple, rows: list[dict]) -> None:
-    """Write ``rows`` under ``columns`` as CSV, atomically."""
+    """Write ``rows`` under ``columns`` as CSV, atomically; every cell passes through ``neutral``."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer.writerow({c: neutral(c) for c in columns})
+    writer.writerows({k: neutral(v) for k, v in row.items()} for row in rows)
     write_text(path, buffer.getvalue())
 
 
@@ -73,9 +87,12 @@ def write_csv(rows: list[dict], path: str | os.PathLike) -> None:
 def read_rows(path: str | os.PathLike) -> list[dict]:
     """The rows of a CSV file written by this module (empty when it does not exist)."""
     path = Path(path)
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8", newline="") as f:
+    return read_rows_text(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+def read_rows_text(text: str) -> list[dict]:
+    """The rows of CSV text written by this module."""
+    with io.StringIO(text, newline="") as f:
         return list(csv.DictReader(f))
 
 
@@ -219,5 +236,5 @@ def marks_markdown(
 
 
 def cell(text: str) -> str:
-    """Text made safe for a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text made safe for a Markdown table cell (and a terminal)."""
+    return printable(str(text).replace("|", "\\|").replace("\n", " "))

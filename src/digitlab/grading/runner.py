@@ -2,7 +2,8 @@
 
 Cells run with errors allowed, so one failing cell does not hide later ones; a cell over the
 per-cell limit is interrupted and the run goes on; at the per-notebook limit a watchdog kills the
-kernel's whole process group, whatever the cell is doing.
+kernel's whole process group, whatever the cell is doing. Outputs are capped per cell and per
+notebook (``CELL_BYTES``, ``NOTEBOOK_BYTES``): what a cell prints beyond its share is dropped with a note.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from pathlib import Path
 
 from digitlab import _validation as check
 from digitlab import editions
+
+CELL_BYTES = 1_000_000  # outputs kept per cell (the grader's capture cells: capture.MAX_BYTES)
+NOTEBOOK_BYTES = 20_000_000  # outputs kept per notebook, capture cells aside
+CUT = "[digitlab: output cut here, over the grader's limit]\n"
 
 
 @dataclass
@@ -49,27 +54,57 @@ def check_timeouts(cell_timeout: float, notebook_timeout: float) -> None:
 def read_notebook(path: Path, run: Run):
     """The submission as a notebook, or None with the run marked "invalid notebook"."""
     try:
-        nb = editions.read(path)
+        data = Path(path).read_bytes()
+    except OSError as e:
+        run.status, run.detail = "invalid notebook", f"could not read it ({type(e).__name__})"
+        return None
+    return parse_notebook(data, run)
+
+
+def parse_notebook(data: bytes, run: Run):
+    """``data`` as a notebook, or None with the run marked "invalid notebook" (no content echoed)."""
+    import warnings
+
+    import nbformat
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # missing cell ids and similar: harmless here
+            nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         if not isinstance(nb.get("cells"), list):
-            raise ValueError("it has no list of cells")
+            raise ValueError("no list of cells")
         return nb
     except Exception as e:  # anything unreadable: JSON, nbformat or encoding errors
-        run.status, run.detail = (
-            "invalid notebook",
-            f"could not read it ({type(e).__name__}: {first_line(e)})",
-        )
+        run.status = "invalid notebook"
+        run.detail = f"could not read it as a notebook ({type(e).__name__}); nothing of it ran"
         return None
 
 
 def execute(
-    nb, workdir: Path, env: dict, run: Run, cell_timeout: float, notebook_timeout: float, stderr_path: Path
+    nb,
+    workdir: Path,
+    env: dict,
+    run: Run,
+    cell_timeout: float,
+    notebook_timeout: float,
+    stderr_path: Path,
+    ipc: str = "",
 ) -> None:
-    """Execute ``nb`` in place, in ``workdir``, until it ends or the notebook limit passes."""
-    from nbclient import NotebookClient
+    """Execute ``nb`` in place, in ``workdir``, until it ends or the notebook limit passes.
+
+    With ``ipc`` (a path prefix) the kernel talks over unix sockets instead of TCP (a jail has no
+    network); the kernel's stdout and stderr go to ``stderr_path``, never to the grader's terminal.
+    """
     from nbclient.exceptions import DeadKernelError
 
-    client = NotebookClient(
+    km = None
+    if ipc:
+        from jupyter_client.manager import AsyncKernelManager
+
+        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=ipc)
+    client = _capped_client()(
         nb,
+        km=km,
         timeout=cell_timeout,
         allow_errors=True,
         interrupt_on_timeout=True,
@@ -86,7 +121,7 @@ def execute(
     with open(stderr_path, "wb") as stderr:
         try:
             with (
-                client.setup_kernel(env=env, stderr=stderr, cwd=str(workdir)),
+                client.setup_kernel(env=env, stdout=stderr, stderr=stderr, cwd=str(workdir)),
                 _watchdog(client, notebook_timeout, fired),
             ):
                 for index, cell in enumerate(nb.cells):
@@ -117,6 +152,30 @@ def execute(
         run.detail += "the kernel stopped (the code crashed Python or ran out of memory). "
         run.detail += _last_line(stderr_path)
     summarise(run, errors, timeouts, cell_timeout, notebook_timeout)
+
+
+def _capped_client():
+    """``NotebookClient`` that keeps at most ``CELL_BYTES`` of output per cell, ``NOTEBOOK_BYTES`` in all."""
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_output
+
+    from digitlab.grading.capture import MAX_BYTES
+
+    class Capped(NotebookClient):
+        def output(self, outs, msg, display_id, cell_index):
+            sizes = self.__dict__.setdefault("_digitlab_sizes", {"notebook": 0})
+            capture = self.nb.cells[cell_index].get("metadata", {}).get("digitlab", {}).get("capture")
+            size = len(json.dumps(msg.get("content", {}), default=str))
+            sizes[cell_index] = sizes.get(cell_index, 0) + size
+            sizes["notebook"] += 0 if capture else size
+            over = sizes["notebook"] > NOTEBOOK_BYTES and not capture
+            if over or sizes[cell_index] > (MAX_BYTES if capture else CELL_BYTES):
+                if not any(o.get("text") == CUT for o in outs):
+                    outs.append(new_output("stream", name="stderr", text=CUT))
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+
+    return Capped
 
 
 def execute_in_container(command: list[str], workdir: Path, run: Run, notebook_timeout: float):

@@ -14,9 +14,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from digitlab.grading import capture
+
+OUTPUT_BYTES = 120_000_000  # the answer line and the student's prints together, at most
 
 
 class Raised:
@@ -52,22 +55,25 @@ def call(
             "calls": [[capture.encode(a) for a in args] for args in calls],
         }
     )
-    try:
-        done = subprocess.run(
-            command or [sys.executable, "-m", "digitlab.grading.sandbox"],
-            input=request,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=cwd,
-            timeout=timeout,
-            start_new_session=True,
-        )
-    except subprocess.TimeoutExpired:
-        return [Raised(f"the function ran over the {timeout} s limit")] * len(calls)
-    lines = [line for line in done.stdout.splitlines() if line.startswith('{"results"')]
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:  # not pipes: capped
+        try:
+            subprocess.run(
+                command or [sys.executable, "-m", "digitlab.grading.sandbox"],
+                input=request.encode("utf-8"),
+                stdout=stdout,
+                stderr=stderr,
+                env=env,
+                cwd=cwd,
+                timeout=timeout,
+                start_new_session=True,
+            )
+        except subprocess.TimeoutExpired:
+            return [Raised(f"the function ran over the {timeout} s limit")] * len(calls)
+        out, tail = _read(stdout), _read(stderr, tail=True).strip().splitlines()
+    if out is None:
+        return [Raised("the function's process printed more than the grader reads")] * len(calls)
+    lines = [line for line in out.splitlines() if line.startswith('{"results"')]
     if not lines:
-        tail = (done.stderr or "").strip().splitlines()
         return [Raised(tail[-1][:200] if tail else "the function's process ended without an answer")] * len(
             calls
         )
@@ -78,6 +84,15 @@ def call(
         Raised(str(r["raised"])[:200]) if isinstance(r, dict) and "raised" in r else _decode(r)
         for r in results
     ]
+
+
+def _read(file, tail: bool = False) -> str | None:
+    """A child's output file as text: None when over ``OUTPUT_BYTES`` (or its last 4 kB, for ``tail``)."""
+    size = file.seek(0, os.SEEK_END)
+    if size > OUTPUT_BYTES and not tail:
+        return None
+    file.seek(max(0, size - 4096) if tail else 0)
+    return file.read().decode("utf-8", errors="replace")
 
 
 def _decode(data) -> object:
