@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import digitlab
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 
@@ -77,6 +79,9 @@ def test_notebook_starts_with_the_colab_cell(path):
     assert '"google.colab" in sys.modules' in source
     install = [line for line in source.splitlines() if "%pip install" in line]
     assert len(install) == 1 and "digitlab" in install[0] and "git+https://github.com/" in install[0]
+    assert f'digitlab@v{digitlab.__version__}"' in install[0], (
+        f"{path.name}: the install line must pin this release's tag (run tools/normalize_notebooks.py)"
+    )
     assert not re.search(r"\b(numpy|tensorflow|torch|keras)\s*[=<>~!]", install[0]), (
         "the Colab cell pins a framework"
     )
