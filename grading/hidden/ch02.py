@@ -18,4 +18,37 @@ def relu_backward(answer, rng):
     ]
 
 
-TESTS = {"ch02.relu_backward": relu_backward}
+def _early_stop(val_loss, patience):
+    best, best_epoch = np.inf, 0
+    for epoch, loss in enumerate(val_loss, start=1):
+        if loss < best:
+            best, best_epoch = loss, epoch
+        elif epoch - best_epoch >= patience:
+            return epoch, best_epoch
+    return len(val_loss), best_epoch
+
+
+def early_stop(answer, rng):
+    """Fresh histories: one that stops early, one that never stops (still improving at the end)."""
+    n = int(rng.integers(15, 30))
+    t = np.arange(1, n + 1)
+    turning = (
+        1.5 * np.exp(-t / 5) + 0.004 * (t - int(rng.integers(5, 10))).clip(0) ** 1.5 + rng.normal(0, 0.01, n)
+    ).tolist()
+    falling = (2.0 * np.exp(-t / 8)).tolist()
+    training = (2.0 * np.exp(-t / 6)).tolist()
+    patience = int(rng.integers(2, 5))
+    calls = [
+        ({"loss": training, "val_loss": turning}, patience),
+        ({"loss": training, "val_loss": falling}, patience),
+    ]
+    results = answer.run(calls)
+    expect = [_early_stop(turning, patience), _early_stop(falling, patience)]
+    first = results_close(results[:1], expect[:1])  # never stopping is right only for the second
+    return [
+        ("a run that turns", first),
+        ("a run that never stops", first and results_close(results[1:], expect[1:])),
+    ]
+
+
+TESTS = {"ch02.relu_backward": relu_backward, "ch02.early_stop": early_stop}

@@ -1,5 +1,7 @@
 """Hidden tests of chapter 3 (not in the installed package)."""
 
+import numpy as np
+
 from digitlab.grading.judge import results_close
 
 
@@ -22,4 +24,23 @@ def stack_shape(answer, rng):
     ]
 
 
-TESTS = {"ch03.stack_shape": stack_shape}
+def best_epochs(answer, rng):
+    """Fresh curves whose validation accuracy peaks before the end while the training accuracy keeps rising."""
+    calls, expect = [], []
+    for _ in range(2):
+        n = int(rng.integers(6, 20))
+        t = np.arange(1, n + 1)
+        peak = int(rng.integers(2, n - 1))
+        history = {
+            "accuracy": (0.9 + 0.1 * (1 - np.exp(-t / 3))).tolist(),
+            "val_accuracy": (0.98 - 0.0005 * (t - peak) ** 2 + rng.normal(0, 1e-6, n)).tolist(),
+            "loss": np.exp(-t / 3).tolist(),
+            "val_loss": (0.05 + 0.001 * (t - peak - 1) ** 2).tolist(),
+        }
+        calls.append((history,))
+        expect.append(int(np.argmax(history["val_accuracy"])) + 1)
+    results = answer.run(calls)
+    return [(f"curve {i + 1}", results_close(results[i : i + 1], expect[i : i + 1])) for i in range(2)]
+
+
+TESTS = {"ch03.stack_shape": stack_shape, "ch03.best_epochs": best_epochs}

@@ -54,4 +54,33 @@ def mcnemar(answer, rng):
     ]
 
 
-TESTS = {"ch05.auc_for": auc_for, "ch05.mcnemar": mcnemar}
+def _abstain(val_proba, test_proba, test_y, coverage):
+    threshold = float(np.quantile(val_proba.max(axis=1), 1 - coverage))
+    answered = test_proba.max(axis=1) >= threshold
+    return (
+        threshold,
+        float(answered.mean()),
+        float(np.mean(test_proba.argmax(1)[answered] == test_y[answered])),
+    )
+
+
+def abstain(answer, rng):
+    """Fresh validation and test scores, the test set surer than validation: its own threshold would differ."""
+    val_y, val_proba = _scores(rng, int(rng.integers(800, 1500)))
+    test_y, test_proba = _scores(rng, int(rng.integers(800, 1500)))
+    test_proba = test_proba**1.5 / (test_proba**1.5).sum(axis=1, keepdims=True)
+    coverage = float(rng.uniform(0.7, 0.95))
+    results = answer.run([(val_proba, val_y, test_proba, test_y, coverage)])
+    threshold, covered, right = _abstain(val_proba, test_proba, test_y, coverage)
+    got = results[0]
+    ok = isinstance(got, (tuple, list)) and len(got) == 3
+    return [
+        ("the threshold, chosen on validation", ok and results_close([got[0]], [threshold], atol=1e-6)),
+        (
+            "the test coverage and accuracy it gives",
+            ok and results_close([got[0], got[1], got[2]], [threshold, covered, right], atol=1e-6),
+        ),
+    ]
+
+
+TESTS = {"ch05.auc_for": auc_for, "ch05.mcnemar": mcnemar, "ch05.abstain": abstain}

@@ -42,4 +42,33 @@ def theta(answer, rng):
     ]
 
 
-TESTS = {"ch06.shift": shift, "ch06.theta": theta}
+def _pair(rng, n, plain_wrong, aug_wrong):
+    y = rng.integers(0, 10, n)
+    shared = rng.random(n) < 0.01
+    plain = np.where(shared | (rng.random(n) < plain_wrong), (y + 1) % 10, y)
+    augmented = np.where(shared | (rng.random(n) < aug_wrong), (y + 2) % 10, y)
+    return y, plain, augmented
+
+
+def gain_is_real(answer, rng):
+    """A clear gain, and a gain of a few images that could be chance (a positive difference is not enough)."""
+    from digitlab import metrics
+
+    cases = [_pair(rng, 3000, 0.035, 0.015), _pair(rng, 3000, 0.02, 0.0195)]
+    results = answer.run(cases)
+    parts = []
+    for name, (y, plain, augmented), got in zip(
+        ("a clear gain", "a gain that could be chance"), cases, results
+    ):
+        d = metrics.bootstrap_difference(y, augmented, plain)
+        real = bool(d["low"] > 0 or d["high"] < 0)
+        ok = (
+            isinstance(got, (tuple, list))
+            and len(got) == 2
+            and results_close([got[0]], [d["difference"]], atol=1e-9)
+        )
+        parts.append((name, bool(ok and bool(got[1]) == real)))
+    return parts
+
+
+TESTS = {"ch06.shift": shift, "ch06.theta": theta, "ch06.gain_is_real": gain_is_real}

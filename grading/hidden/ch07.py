@@ -44,4 +44,44 @@ def quantize(answer, rng):
     return parts
 
 
-TESTS = {"ch07.soft_vote": soft_vote, "ch07.quantize": quantize}
+def _greedy(probas, y, rounds):
+    chosen, total = [], 0
+    for _ in range(rounds):
+        scores = {name: np.mean((total + p).argmax(1) == y) for name, p in probas.items()}
+        best = max(scores, key=lambda name: scores[name])
+        chosen.append(best)
+        total = total + probas[best]
+    return chosen
+
+
+def greedy_select(answer, rng):
+    """Fresh members (one strong, its near copy, two weaker ones with other mistakes), 1 and 4 rounds."""
+    n = int(rng.integers(800, 1600))
+    y = rng.integers(0, 10, n)
+
+    def member(wrong_rate, shift):
+        logits = rng.normal(0, 1, (n, 10))
+        logits[np.arange(n), y] += 2.5
+        wrong = rng.random(n) < wrong_rate
+        logits[wrong, (y[wrong] + shift) % 10] += 4.0
+        p = np.exp(logits)
+        return p / p.sum(1, keepdims=True)
+
+    strong = member(0.04, 1)
+    probas = {
+        "a": member(0.08, 3),
+        "b": strong,
+        "c": 0.9 * strong + 0.1 * member(0.04, 1),
+        "d": member(0.08, 7),
+    }
+    results = answer.run([(probas, y, 1), (probas, y, 4)])
+    return [
+        (
+            f"{rounds} round{'s' * (rounds > 1)}",
+            not isinstance(got, Raised) and list(got) == _greedy(probas, y, rounds),
+        )
+        for rounds, got in zip((1, 4), results)
+    ]
+
+
+TESTS = {"ch07.soft_vote": soft_vote, "ch07.quantize": quantize, "ch07.greedy_select": greedy_select}
