@@ -145,30 +145,19 @@ def device(prefer: str | None = None):
     return torch.device("cpu")
 
 
-PRECISION_ENV = "DIGITLAB_PRECISION"
+PRECISION_ENV = settings.PRECISION
 
 
 def precision() -> str:
-    """ "bfloat16" when this device runs it fast (CUDA with bf16, a CPU with AVX-512 bf16 or AMX), else "float32".
+    """The precision PyTorch trains in here: "bfloat16", "float16" or "float32" (see ``precision_policy``).
 
-    ``DIGITLAB_PRECISION=float32`` or ``bfloat16`` overrides the choice. Training under bfloat16
-    autocast (``torch_train``) keeps the weights in float32 and runs the forward pass in bf16.
+    CUDA capability 8.0+ gets bfloat16, 7.x float16 (with a GradScaler in ``torch_train``), a CPU
+    bfloat16 only with AVX-512 BF16 or AMX; ``DIGITLAB_PRECISION`` overrides the choice.
+    ``precision_policy.choose()`` also says why.
     """
-    chosen = os.environ.get(PRECISION_ENV, "").strip().lower()
-    if chosen:
-        if chosen not in ("float32", "bfloat16"):
-            raise ValueError(f"{PRECISION_ENV} must be 'float32' or 'bfloat16', got {chosen!r}")
-        return chosen
-    import torch
+    from digitlab import precision_policy
 
-    kind = device().type
-    if kind == "cuda":
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-    if kind == "cpu":
-        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own CPUID probes
-        if any(getattr(torch.cpu, name, lambda: False)() for name in checks):
-            return "bfloat16"
-    return "float32"
+    return precision_policy.choose().precision
 
 
 def cpu_name() -> str:
@@ -226,6 +215,8 @@ def env_report(
 ) -> dict:
     """Print (and return) Python, library versions, the device and the mode this chapter runs in.
 
+    The returned dict is not displayed again when it ends a notebook cell (the chapters' first cells).
+
     A chapter that trains a network passes ``trains=True``: without a GPU it first prints how to get
     one and, given ``cpu_seconds``, how long the chapter took on a CPU in the last build.
     """
@@ -239,6 +230,10 @@ def env_report(
         report[name] = _version(name) or "not installed"
     report["digitlab"] = _version("digitlab") or "source"
     report["device"] = accelerator()
+    if trains:
+        from digitlab import precision_policy
+
+        report["precision"] = precision_policy.describe().line()
     report["cpu cores"] = os.cpu_count()
     report["mode"] = f"{mode()} (DIGITLAB_QUICK=1)" if is_quick() else mode()
     report["colab"] = in_colab()
@@ -247,7 +242,14 @@ def env_report(
     width = max(map(len, report))
     for key, value in report.items():
         print(f"{key:<{width}}  {value}")
-    return report
+    return EnvReport(report)
+
+
+class EnvReport(dict):
+    """The report ``env_report`` printed: a dict that a notebook does not show again as its cell's value."""
+
+    def _ipython_display_(self) -> None:
+        pass  # already printed once
 
 
 def no_gpu_notice(cpu_seconds: float | None = None) -> str:
