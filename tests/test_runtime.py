@@ -244,3 +244,19 @@ def test_cpu_name_is_a_non_empty_name():
 
     name = rt.cpu_name()
     assert isinstance(name, str) and name.strip() == name and name
+
+
+def test_seed_everything_makes_tensorflow_deterministic_on_a_gpu(monkeypatch):
+    tf = pytest.importorskip("tensorflow")
+    calls = []
+    monkeypatch.setattr(tf.config.experimental, "enable_op_determinism", lambda: calls.append("on"))
+    monkeypatch.setattr(
+        tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else []
+    )
+    runtime.seed_everything(1)
+    assert calls == ["on"]
+    runtime.seed_everything(1, deterministic=False)
+    assert calls == ["on"]
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    runtime.seed_everything(1)
+    assert calls == ["on"], "CPU kernels already repeat: no op determinism there"

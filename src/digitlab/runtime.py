@@ -108,7 +108,8 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
     interpreter read it when it started.
 
     Frameworks are seeded only when a chapter has imported them already, so seeding never pays for
-    importing one. ``deterministic`` also switches on their deterministic kernels where that is cheap.
+    importing one. ``deterministic`` also switches on their deterministic kernels: cuDNN's in PyTorch,
+    and TensorFlow's op determinism when TensorFlow sees a GPU (seed after importing Keras).
     """
     if not check.is_number(seed, integer=True) or not 0 <= seed < 2**32:
         raise check.InvalidParameterError(f"seed must be an integer in [0, 2**32), got {seed!r}")
@@ -119,6 +120,8 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
         import keras
 
         keras.utils.set_random_seed(seed)  # seeds Python, NumPy and the backend
+        if deterministic and "tensorflow" in sys.modules:
+            _tf_op_determinism()
     if "torch" in sys.modules:
         import torch
 
@@ -127,6 +130,20 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
             torch.backends.cudnn.deterministic = True
             torch.backends.cudnn.benchmark = False
     return seed
+
+
+def _tf_op_determinism() -> bool:
+    """Make TensorFlow's GPU kernels deterministic (they are not by default); True if it did.
+
+    TensorFlow's CPU kernels already repeat for the book's networks, and op determinism can make a
+    few CPU ops slower or refuse to run, so it is switched on only where TensorFlow sees a GPU.
+    """
+    import tensorflow as tf
+
+    if not tf.config.list_physical_devices("GPU"):
+        return False
+    tf.config.experimental.enable_op_determinism()
+    return True
 
 
 def device(prefer: str | None = None):
