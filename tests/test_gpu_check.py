@@ -11,9 +11,9 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools" / "gpu_check"))
+sys.path.insert(0, str(ROOT / "tools"))
 
-import nb2py  # noqa: E402
+from gpu_check import nb2py  # noqa: E402
 
 
 def notebook(tmp_path: Path, *cells: str) -> Path:
@@ -81,3 +81,44 @@ def test_every_pytorch_chapter_converts_to_valid_python():
     compile(script, "06", "exec")
     assert "keras" not in script.split("do not edit.", 1)[1].replace("keras_pipeline", "")
     assert "augment.random_affine" in script and len(dropped) >= 5
+
+
+def test_the_report_names_every_stage_with_its_result(tmp_path):
+    env = {**_env(), "PYTHONPATH": f"{ROOT / 'src'}:{ROOT / 'tools'}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "gpu_check", "--stages", "probe", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [s["stage"] for s in report["stages"]] == ["probe"] and report["passed"] is True
+    probe = report["stages"][0]
+    assert probe["result"] == "pass" and probe["simulated"]["Tesla T4"]["precision"] == "float16"
+    if not report["gpu"]:
+        assert report["mode"] == "quick (no GPU: CPU run)"
+    bad = subprocess.run(
+        [sys.executable, "-m", "gpu_check", "--stages", "probe,nope"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert bad.returncode == 2 and "unknown stage(s) ['nope']" in bad.stderr
+
+
+def test_a_stage_that_raises_or_misses_a_check_fails():
+    from gpu_check import common
+
+    def broken():
+        raise RuntimeError("CUDA out of memory")
+
+    entry = common.stage("broken", broken)
+    assert entry["result"] == "fail" and entry["error"] == "RuntimeError: CUDA out of memory"
+    failed = []
+    assert not common.check(failed, 0.98 >= 0.99, "floor missed")
+    entry = common.stage("floors", lambda: {"failed": failed})
+    assert entry["result"] == "fail" and entry["failed"] == ["floor missed"]
+    assert common.stage("fine", lambda: {"failed": []})["result"] == "pass"
