@@ -38,9 +38,11 @@ class Choice:
     capability: str | None = None  # CUDA compute capability, such as "7.5"
 
     def line(self) -> str:
-        """One line for a chapter's environment report."""
+        """One line for a chapter's environment report (Keras always trains in float32)."""
         where = self.name if self.capability is None else f"{self.name}, compute capability {self.capability}"
-        return f"training on {self.device} ({where}) in {self.precision}: {self.reason}"
+        return (
+            f"PyTorch trains in {self.precision} on {self.device} ({where}): {self.reason}; Keras in float32"
+        )
 
 
 def _override() -> str | None:

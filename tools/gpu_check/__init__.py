@@ -22,10 +22,11 @@ no Jupyter and no network, where only a small folder travels with the working tr
 
 1. On any machine with the book's environment, fetch MNIST once (``python -c "from digitlab import
    data; data.load_mnist()"``) and copy ``$DIGITLAB_HOME/mnist.npz`` (about 11 MB; the default home is
-   ``~/.cache/digitlab``) into an ignored folder of the checkout, ``.gpucheck/home/``. Nothing else
-   is needed: the zoo models the chapters use are trained there (carry ``zoo/`` too only to test
-   loading models trained elsewhere; keep the whole folder under the 64 MiB that travel).
-2. On the GPU machine, from the checkout, with ``pip install --no-deps -e .`` not possible::
+   ``~/.cache/digitlab``) into ``.gpucheck/home/`` in the checkout, a folder that is never committed
+   (name it among the paths that travel if your git ignores it). Nothing else is needed: the zoo
+   models the chapters use are trained on the GPU machine. Keep the folder well under the 64 MiB
+   that travel.
+2. On the GPU machine, from the checkout (``digitlab`` is imported from ``src/``, not installed)::
 
        export DIGITLAB_HOME=$TMPDIR/dl PYTHONPATH=src:tools MPLBACKEND=Agg
        mkdir -p $DIGITLAB_HOME && cp -r .gpucheck/home/. $DIGITLAB_HOME/
