@@ -4,7 +4,8 @@ The whole data set lives as tensors on the device. Each epoch shuffles an index 
 and slices batches from it (``batches``): no ``DataLoader``, no copy between host and device, and
 the running loss is summed on the device, so a GPU is synchronised once per epoch, not per batch.
 ``precision="bfloat16"`` or ``"float16"`` runs the forward pass and the loss under ``torch.autocast``;
-float16 also scales the loss (``torch.amp.GradScaler``) so that small gradients do not underflow;
+float16 also scales the loss (``torch.amp.GradScaler``) so that small gradients do not underflow
+(its overflow check reads one flag per batch: float16 syncs a GPU once per batch);
 ``channels_last=True`` stores the model and every batch in the channels-last memory layout.
 """
 
