@@ -172,7 +172,11 @@ def test_the_env_report_says_device_and_precision_once(capsys, monkeypatch):
         sys.modules["torch"] = torch
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("precision"))
-    assert "Tesla T4, compute capability 7.5" in line and "PyTorch trains in float16 on cuda" in line and "loss scaling" in line
+    assert (
+        "Tesla T4, compute capability 7.5" in line
+        and "PyTorch trains in float16 on cuda" in line
+        and "loss scaling" in line
+    )
     assert report["precision"] in line
     assert DisplayFormatter().format(report) == ({}, {}), "a first cell must not show it a second time"
     assert "precision" not in runtime.env_report(), "a chapter that does not train: no precision line"

@@ -219,7 +219,8 @@ def accelerator() -> str:
 
         out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=5)
         if out.returncode == 0 and out.stdout.strip():
-            return "CUDA GPU (" + out.stdout.strip().splitlines()[0] + ")"
+            first = out.stdout.strip().splitlines()[0].split(" (UUID:")[0]  # the UUID identifies one card
+            return "CUDA GPU (" + first + ")"
     except (OSError, subprocess.TimeoutExpired):
         pass
     return "CPU"
