@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown stage(s) {unknown}; choose from {', '.join(STAGES)}")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault(
+        "CUBLAS_WORKSPACE_CONFIG", ":4096:8"
+    )  # cuBLAS' deterministic mode, read at its start
     import torch
 
     if not torch.cuda.is_available():

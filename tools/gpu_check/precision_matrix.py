@@ -6,7 +6,8 @@ capability 8.0+), D bfloat16 with cuDNN off (the dispatch a T4 took before the p
 per-sample ``slow_conv2d``), E float16 + GradScaler with TF32 off (the T4's path now). For each net:
 milliseconds per training step after a warm-up, synchronised. Then chapter 4's recipe trained in A,
 C and E must reach its floor (A and C on a CPU, which only emulates float16), and C trained twice
-must give bitwise-equal weights.
+must give bitwise-equal weights. Last, one step under ``torch.use_deterministic_algorithms(True)``
+records whether every operation of chapter 7's training step has a deterministic kernel.
 On a CPU, cuDNN and TF32 do not exist: A/B and C/D run the same kernels, in quick mode.
 """
 
@@ -93,6 +94,23 @@ def _train(settings: dict, split, epochs: int) -> tuple[float, nn.Module]:
         return torch_train.evaluate(model, split.x_test, split.y_test)[1], model
 
 
+def _deterministic_step(x: torch.Tensor, y: torch.Tensor) -> str:
+    """One step of chapter 7's member (StrongNet + affine) under ``torch.use_deterministic_algorithms``.
+
+    "ok", or the error of the first operation that has no deterministic kernel here (recorded, not a
+    failure: the book asks only for cuDNN's deterministic kernels).
+    """
+    torch.use_deterministic_algorithms(True)
+    try:
+        _step_fn("StrongNet+affine", CONFIGS["B fp32 tf32 off"], x, y)()
+        common.sync()
+        return "ok"
+    except RuntimeError as error:
+        return str(error).splitlines()[0][:300]
+    finally:
+        torch.use_deterministic_algorithms(False)
+
+
 def run() -> dict:
     failed: list[str] = []
     split = common.mnist()
@@ -113,6 +131,7 @@ def run() -> dict:
     first, second = (_train(CONFIGS["C bf16 channels_last"], short, 1)[1] for _ in range(2))
     same = all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
     common.check(failed, same, "bf16 training twice gave different weights")
+    deterministic = _deterministic_step(x, y)
     ratio = {net: round(ms["D bf16 cudnn off"][net] / ms["A fp32 tf32 on"][net], 2) for net in NETS}
     return {
         "ms_per_step": ms,
@@ -121,5 +140,6 @@ def run() -> dict:
         "epochs": epochs,
         "test_accuracy": accuracy,
         "bf16_repeats_bitwise": same,
+        "deterministic_algorithms": deterministic,
         "failed": failed,
     }
