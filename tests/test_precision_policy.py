@@ -45,6 +45,12 @@ def simulate_gpu(monkeypatch, name: str | None) -> None:
     )
 
 
+def no_torch_yet(monkeypatch) -> None:
+    """Make the policy's light probe see no PyTorch imported (a chapter's first cell); torch stays loaded."""
+    modules = {k: v for k, v in sys.modules.items() if k != "torch"}
+    monkeypatch.setattr(precision_policy, "sys", types.SimpleNamespace(modules=modules))
+
+
 @pytest.mark.parametrize("name", sorted(GPUS))
 def test_each_gpu_gets_its_precision_and_a_reason(monkeypatch, name):
     simulate_gpu(monkeypatch, name)
@@ -108,11 +114,16 @@ def test_the_light_probe_agrees_with_torch(monkeypatch, name):
         monkeypatch.setattr(precision_policy.subprocess, "run", lambda *a, **k: out)
     else:
         monkeypatch.setattr(precision_policy, "_nvidia_smi", lambda: None)
-    monkeypatch.delitem(sys.modules, "torch")
-    try:
-        assert precision_policy.describe() == expected
-    finally:
-        sys.modules["torch"] = torch
+    no_torch_yet(monkeypatch)
+    assert precision_policy.describe() == expected
+
+
+def test_a_driver_that_cannot_tell_the_capability_lets_torch_answer(monkeypatch):
+    simulate_gpu(monkeypatch, "Tesla T4")
+    monkeypatch.setattr(precision_policy, "_nvidia_smi", lambda: None)
+    monkeypatch.setattr(precision_policy.shutil, "which", lambda name: "/usr/bin/" + name)
+    no_torch_yet(monkeypatch)
+    assert precision_policy.describe().precision == "float16"
 
 
 def test_one_float16_step_with_a_grad_scaler_lowers_the_loss():
@@ -165,11 +176,8 @@ def test_the_env_report_says_device_and_precision_once(capsys, monkeypatch):
     from IPython.core.formatters import DisplayFormatter
 
     monkeypatch.setattr(precision_policy, "_nvidia_smi", lambda: ("Tesla T4", (7, 5)))
-    monkeypatch.delitem(sys.modules, "torch")
-    try:
-        report = runtime.env_report(trains=True)
-    finally:
-        sys.modules["torch"] = torch
+    no_torch_yet(monkeypatch)
+    report = runtime.env_report(trains=True)
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("precision"))
     assert (

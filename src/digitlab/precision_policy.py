@@ -16,8 +16,10 @@ The policy, one rule per kind of device:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -135,6 +137,8 @@ def describe() -> Choice:
     gpu = _nvidia_smi()
     if gpu is not None:
         return _decide("cuda", gpu[0], gpu[1], gpu[1][0] >= 8)
+    if shutil.which("nvidia-smi") and importlib.util.find_spec("torch"):  # a driver too old to tell
+        return choose()
     if platform.system() == "Darwin" and platform.machine() == "arm64":
         return _decide("mps", "Apple GPU", None, False)
     fast = bool({"avx512_bf16", "amx_tile"} & _cpu_flags())
