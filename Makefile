@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: help install data exec-cache preview-cache book book-zh pot po colab-zh preview test test-unit test-notebooks test-site test-colab colab-env colab dist student answers bench speedrun lint clean
+.PHONY: help install data exec-cache preview-cache book book-zh pot po colab-zh preview test test-unit test-notebooks test-site test-colab colab-env colab dist student answers bench speedrun gpu-check lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -142,6 +142,9 @@ bench: data  ## train or load every model (full mode) and write _build/results/r
 # `time to 99%: <s> s (chapter 4 recipe: <s> s, <ratio>x faster)`. Minutes on a CPU, most for chapter 4's recipe.
 speedrun: data  ## time chapter 4's recipe and the faster steps to 99% validation accuracy (last line: the speed-up)
 	DIGITLAB_STRICT=1 env -u DIGITLAB_QUICK $(BIN)/digitlab speedrun
+
+gpu-check: data  ## the prepared GPU check (tools/gpu_check): one JSON report; without a GPU the same stages on the CPU, quick
+	PYTHONPATH=src:tools $(BIN)/python -m gpu_check --out _build/gpu-check
 
 # ruff checks the code at py310 (pyproject.toml: pyupgrade, and the modules 3.12/3.13 removed are
 # banned), then its syntax and names as Python 3.11, 3.12 and 3.13 read them, then the layout

@@ -101,3 +101,53 @@ def test_each_image_gets_its_own_transform():
 def test_bad_arguments_are_named(call, message):
     with pytest.raises((TypeError, ValueError), match=message):
         call()
+
+
+def _old_affine_matrices(angle, shift_x, shift_y, shear, scale):
+    """The formula before the closed-form inverse: torch.linalg.inv, which syncs a GPU."""
+    theta = torch.deg2rad(angle)
+    cos, sin = torch.cos(theta), torch.sin(theta)
+    rot = torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)
+    one, zero = torch.ones_like(shear), torch.zeros_like(shear)
+    shr = torch.stack([torch.stack([one, shear], -1), torch.stack([zero, one], -1)], -2)
+    inverse = torch.linalg.inv(rot @ shr * scale[:, None, None])
+    t = torch.stack([2 * shift_x, 2 * shift_y], -1)[..., None]
+    return torch.cat([inverse, -inverse @ t], dim=-1)
+
+
+def test_the_closed_form_inverse_matches_the_old_formula_without_linalg(monkeypatch):
+    g = torch.Generator().manual_seed(0)
+    n = 512
+    params = [
+        torch.rand(n, generator=g) * 360 - 180,
+        torch.rand(n, generator=g) - 0.5,
+        torch.rand(n, generator=g) - 0.5,
+        torch.rand(n, generator=g) * 2 - 1,
+        torch.rand(n, generator=g) * 1.8 + 0.1,
+    ]
+    expected = _old_affine_matrices(*params)
+    images = torch.rand(64, 1, 28, 28, generator=g)
+    old = augment._warp_affine(images, _old_affine_matrices(*[p[:64] for p in params]))
+
+    def no_inverse(*args, **kwargs):
+        raise AssertionError("torch.linalg.inv waits for its error check on a GPU: a host sync")
+
+    monkeypatch.setattr(torch.linalg, "inv", no_inverse)
+    got = augment.affine_matrices(*params)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    assert got.dtype == torch.float32 and got.shape == (n, 2, 3)
+    torch.testing.assert_close(augment._warp_affine(images, got[:64]), old, rtol=0, atol=1e-5)
+    drawn = augment.random_matrices(16, p=0.5, generator=3)
+    assert drawn.device.type == "cpu" and drawn.shape == (16, 2, 3)
+
+
+def test_matrices_are_built_where_the_generator_is_and_moved_once(monkeypatch):
+    moves = []
+    real = augment._to_device
+    monkeypatch.setattr(
+        augment, "_to_device", lambda t, d: moves.append((t.device.type, d.type)) or real(t, d)
+    )
+    augment.random_affine(torch.rand(8, 28, 28), generator=1)
+    assert moves == [("cpu", "cpu")], "one (n, 2, 3) tensor moved, not five vectors"
+    t = torch.zeros(2, 2, 3)
+    assert augment._to_device(t, torch.device("cpu")) is t

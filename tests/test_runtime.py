@@ -244,3 +244,28 @@ def test_cpu_name_is_a_non_empty_name():
 
     name = rt.cpu_name()
     assert isinstance(name, str) and name.strip() == name and name
+
+
+def test_seed_everything_makes_tensorflow_deterministic_on_a_gpu(monkeypatch):
+    tf = pytest.importorskip("tensorflow")
+    calls = []
+    monkeypatch.setattr(tf.config.experimental, "enable_op_determinism", lambda: calls.append("on"))
+    monkeypatch.setattr(
+        tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else []
+    )
+    runtime.seed_everything(1)
+    assert calls == ["on"]
+    runtime.seed_everything(1, deterministic=False)
+    assert calls == ["on"]
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    runtime.seed_everything(1)
+    assert calls == ["on"], "CPU kernels already repeat: no op determinism there"
+
+
+def test_the_accelerator_line_names_the_gpu_without_its_uuid(monkeypatch):
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    line = "GPU 0: Tesla T4 (UUID: GPU-8e2c1f0a-1b2c-3d4e-5f60-718293a4b5c6)\n"
+    done = subprocess.CompletedProcess([], 0, stdout=line, stderr="")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: done)
+    assert runtime.accelerator() == "CUDA GPU (GPU 0: Tesla T4)"

@@ -44,7 +44,7 @@ def test_rung_rejects_bad_settings():
     with pytest.raises(ValueError, match="net"):
         Rung("x", "y", net="resnet")
     with pytest.raises(ValueError, match="precision"):
-        Rung("x", "y", precision="float16")
+        Rung("x", "y", precision="float8")
     with pytest.raises(ValueError, match="batch_size"):
         Rung("x", "y", batch_size=0)
     with pytest.raises(ValueError, match="cap"):  # a one-cycle schedule cannot run past its end
@@ -241,3 +241,59 @@ def test_the_profile_shares_a_training_steps_time_among_its_operations(tiny):
         speedrun.profile(dataclasses.replace(rung, batch_size=64), tiny, batches=10)
     with pytest.raises(ValueError, match="word"):
         profiling.share(table, "")
+
+
+def test_a_gpu_profile_counts_each_kernel_once():
+    """A recorded CUDA trace's shape: each kernel is an event of its own and in the op that launched it."""
+    from types import SimpleNamespace as Event
+
+    from torch.autograd import DeviceType
+
+    from digitlab import profiling
+
+    cpu, cuda = DeviceType.CPU, DeviceType.CUDA
+    events = [  # key_averages() of 2 batches: microseconds
+        Event(
+            key="aten::cudnn_convolution", device_type=cpu, self_device_time_total=600, self_cpu_time_total=90
+        ),
+        Event(
+            key="aten::cudnn_batch_norm", device_type=cpu, self_device_time_total=300, self_cpu_time_total=40
+        ),
+        Event(key="aten::conv2d", device_type=cpu, self_device_time_total=0, self_cpu_time_total=10),
+        Event(key="cudaLaunchKernel", device_type=cpu, self_device_time_total=0, self_cpu_time_total=50),
+        Event(
+            key="sm80_xmma_fprop_implicit_gemm",
+            device_type=cuda,
+            self_device_time_total=600,
+            self_cpu_time_total=0,
+        ),
+        Event(
+            key="void cudnn::bn_fw_tr_1C11_kernel_NCHW",
+            device_type=cuda,
+            self_device_time_total=300,
+            self_cpu_time_total=0,
+        ),
+    ]
+    table = profiling.table(events, gpu=True, batches=2)
+    assert table["ms per batch"].sum() == pytest.approx(0.45), "900 us of kernels over 2 batches, once"
+    assert list(table.index) == ["aten::cudnn_convolution", "aten::cudnn_batch_norm"]
+    assert profiling.share(table, "batch_norm") == pytest.approx(1 / 3)
+    on_cpu = profiling.table(events, gpu=False, batches=2)
+    assert on_cpu["ms per batch"].sum() == pytest.approx(0.095) and len(on_cpu) == 4
+    with pytest.raises(ValueError, match="batches"):
+        profiling.table(events, gpu=True, batches=0)
+
+
+def test_the_race_warms_up_each_set_up_first_and_that_changes_no_result(tiny, monkeypatch):
+    rung = Rung("chapter 4", "ch4", epochs=1)
+    calls = []
+    real = speedrun.warm_up
+    monkeypatch.setattr(speedrun, "warm_up", lambda *a, **k: calls.append(len(a[0])) or real(*a, **k))
+    warm = speedrun.run([rung, rung], tiny, goal=0.999, evals=2, device="cpu", verbose=False)
+    assert calls == [2], "one warm-up before the race"
+    monkeypatch.setattr(speedrun, "warm_up", lambda *a, **k: 0)
+    cold = speedrun.run([rung], tiny, goal=0.999, evals=2, device="cpu", verbose=False)
+    assert warm[0].accuracy == cold[0].accuracy
+    x, y = torch.rand(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    half = dataclasses.replace(rung, precision="bfloat16")
+    assert real([rung, rung, half, dataclasses.replace(rung, step="other")], x, y) == 2, "distinct set-ups"

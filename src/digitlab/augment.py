@@ -108,10 +108,23 @@ def affine_matrices(angle, shift_x, shift_y, shear, scale) -> torch.Tensor:
     one, zero = torch.ones_like(shear), torch.zeros_like(shear)
     shr = torch.stack([torch.stack([one, shear], -1), torch.stack([zero, one], -1)], -2)
     forward = rot @ shr * scale[:, None, None]
-    inverse = torch.linalg.inv(forward)
+    inverse = _inverse_2x2(forward)
     # Normalised coordinates span [-1, 1], so a shift of a fraction f of the side is 2f.
     t = torch.stack([2 * shift_x, 2 * shift_y], -1)[..., None]
     return torch.cat([inverse, -inverse @ t], dim=-1)
+
+
+def _inverse_2x2(m: torch.Tensor) -> torch.Tensor:
+    """The inverses of a stack of (2, 2) matrices in closed form (adjugate over determinant).
+
+    ``torch.linalg.inv`` would check for singular matrices and, on a GPU, wait for that check: a
+    host sync per batch. These matrices are rotation · shear · scale, so their determinant is
+    scale² > 0.
+    """
+    a, b, c, d = m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1]
+    det = a * d - b * c
+    adjugate = torch.stack([torch.stack([d, -b], -1), torch.stack([-c, a], -1)], -2)
+    return adjugate / det[:, None, None]
 
 
 def _warp(t: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
@@ -198,18 +211,29 @@ def random_matrices(
     shear = _check_range("shear", shear, 1)
     zoom = _check_range("zoom", zoom, 0.9)
     p = _check_range("p", p, 1)
-    gen, dev = _generator(generator), torch.device("cpu") if device is None else device
+    gen, dev = _generator(generator), torch.device("cpu") if device is None else torch.device(device)
+    where = gen.device if gen is not None else torch.device("cpu")  # drawn and built here, moved once
     angle, shift_x, shift_y = (
-        _uniform(n, -rotation, rotation, gen, dev),
-        _uniform(n, -shift, shift, gen, dev),
-        _uniform(n, -shift, shift, gen, dev),
+        _uniform(n, -rotation, rotation, gen, where),
+        _uniform(n, -shift, shift, gen, where),
+        _uniform(n, -shift, shift, gen, where),
     )
-    shear_, scale = _uniform(n, -shear, shear, gen, dev), _uniform(n, 1 - zoom, 1 + zoom, gen, dev)
+    shear_, scale = _uniform(n, -shear, shear, gen, where), _uniform(n, 1 - zoom, 1 + zoom, gen, where)
     if p < 1:  # images left alone get the identity: no turn, shift or shear, scale 1
-        on = (_uniform(n, 0.0, 1.0, gen, dev) < p).float()
+        on = (_uniform(n, 0.0, 1.0, gen, where) < p).float()
         angle, shift_x, shift_y, shear_ = angle * on, shift_x * on, shift_y * on, shear_ * on
         scale = 1 + (scale - 1) * on
-    return affine_matrices(angle, shift_x, shift_y, shear_, scale).to(dev)
+    matrices = affine_matrices(angle, shift_x, shift_y, shear_, scale)
+    return _to_device(matrices, dev)
+
+
+def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``t`` on ``device``: from the CPU to a GPU through pinned memory, without waiting for the copy."""
+    if t.device == device:
+        return t
+    if t.device.type == "cpu" and device.type == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
 
 
 # --- elastic distortion -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import os
 import pandas as pd
 import torch
 from torch import nn
+from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
 from digitlab import _validation as check
@@ -50,8 +51,23 @@ def profile_training(
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if gpu else [])
     with profile(activities=activities) as prof:
         train_epoch(model, x[n : 2 * n], y[n : 2 * n], optimizer, **settings)
+    return table(prof.key_averages(), gpu=gpu, batches=batches)
+
+
+def table(events, *, gpu: bool, batches: int) -> pd.DataFrame:
+    """The profile's table from ``key_averages()``: one row per operation, each microsecond counted once.
+
+    On the CPU an operation's own time is ``self_cpu_time_total``. On a GPU the trace holds every kernel
+    twice: as an event of its own (device type CUDA) and inside the ``aten::`` operation that launched
+    it (that operation's ``self_device_time_total``). torch's own table sums the kernel events; here the
+    CPU-side operations are kept instead, which sums to the same total and keeps operations' names
+    (cuDNN's BatchNorm kernels are called ``bn_fw_...``, but they run under ``aten::batch_norm``).
+    """
+    check.positive_int("batches", batches)
     own = "self_device_time_total" if gpu else "self_cpu_time_total"  # microseconds
-    times = pd.Series({event.key: getattr(event, own) for event in prof.key_averages()}, dtype=float)
+    times = pd.Series(
+        {e.key: getattr(e, own) for e in events if not gpu or e.device_type == DeviceType.CPU}, dtype=float
+    )
     times = times[times > 0].sort_values(ascending=False)
     return pd.DataFrame(
         {"share of the time": times / times.sum(), "ms per batch": times / 1000 / batches}

@@ -108,7 +108,8 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
     interpreter read it when it started.
 
     Frameworks are seeded only when a chapter has imported them already, so seeding never pays for
-    importing one. ``deterministic`` also switches on their deterministic kernels where that is cheap.
+    importing one. ``deterministic`` also switches on their deterministic kernels: cuDNN's in PyTorch,
+    and TensorFlow's op determinism when TensorFlow sees a GPU (seed after importing Keras).
     """
     if not check.is_number(seed, integer=True) or not 0 <= seed < 2**32:
         raise check.InvalidParameterError(f"seed must be an integer in [0, 2**32), got {seed!r}")
@@ -119,6 +120,8 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
         import keras
 
         keras.utils.set_random_seed(seed)  # seeds Python, NumPy and the backend
+        if deterministic and "tensorflow" in sys.modules:
+            _tf_op_determinism()
     if "torch" in sys.modules:
         import torch
 
@@ -127,6 +130,20 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
             torch.backends.cudnn.deterministic = True
             torch.backends.cudnn.benchmark = False
     return seed
+
+
+def _tf_op_determinism() -> bool:
+    """Make TensorFlow's GPU kernels deterministic (they are not by default); True if it did.
+
+    TensorFlow's CPU kernels already repeat for the book's networks, and op determinism can make a
+    few CPU ops slower or refuse to run, so it is switched on only where TensorFlow sees a GPU.
+    """
+    import tensorflow as tf
+
+    if not tf.config.list_physical_devices("GPU"):
+        return False
+    tf.config.experimental.enable_op_determinism()
+    return True
 
 
 def device(prefer: str | None = None):
@@ -145,30 +162,19 @@ def device(prefer: str | None = None):
     return torch.device("cpu")
 
 
-PRECISION_ENV = "DIGITLAB_PRECISION"
+PRECISION_ENV = settings.PRECISION
 
 
 def precision() -> str:
-    """ "bfloat16" when this device runs it fast (CUDA with bf16, a CPU with AVX-512 bf16 or AMX), else "float32".
+    """The precision PyTorch trains in here: "bfloat16", "float16" or "float32" (see ``precision_policy``).
 
-    ``DIGITLAB_PRECISION=float32`` or ``bfloat16`` overrides the choice. Training under bfloat16
-    autocast (``torch_train``) keeps the weights in float32 and runs the forward pass in bf16.
+    CUDA capability 8.0+ gets bfloat16, 7.x float16 (with a GradScaler in ``torch_train``), a CPU
+    bfloat16 only with AVX-512 BF16 or AMX; ``DIGITLAB_PRECISION`` overrides the choice.
+    ``precision_policy.choose()`` also says why.
     """
-    chosen = os.environ.get(PRECISION_ENV, "").strip().lower()
-    if chosen:
-        if chosen not in ("float32", "bfloat16"):
-            raise ValueError(f"{PRECISION_ENV} must be 'float32' or 'bfloat16', got {chosen!r}")
-        return chosen
-    import torch
+    from digitlab import precision_policy
 
-    kind = device().type
-    if kind == "cuda":
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-    if kind == "cpu":
-        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own CPUID probes
-        if any(getattr(torch.cpu, name, lambda: False)() for name in checks):
-            return "bfloat16"
-    return "float32"
+    return precision_policy.choose().precision
 
 
 def cpu_name() -> str:
@@ -213,7 +219,8 @@ def accelerator() -> str:
 
         out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=5)
         if out.returncode == 0 and out.stdout.strip():
-            return "CUDA GPU (" + out.stdout.strip().splitlines()[0] + ")"
+            first = out.stdout.strip().splitlines()[0].split(" (UUID:")[0]  # the UUID identifies one card
+            return "CUDA GPU (" + first + ")"
     except (OSError, subprocess.TimeoutExpired):
         pass
     return "CPU"
@@ -225,6 +232,8 @@ def env_report(
     cpu_seconds: float | None = None,
 ) -> dict:
     """Print (and return) Python, library versions, the device and the mode this chapter runs in.
+
+    The returned dict is not displayed again when it ends a notebook cell (the chapters' first cells).
 
     A chapter that trains a network passes ``trains=True``: without a GPU it first prints how to get
     one and, given ``cpu_seconds``, how long the chapter took on a CPU in the last build.
@@ -239,6 +248,10 @@ def env_report(
         report[name] = _version(name) or "not installed"
     report["digitlab"] = _version("digitlab") or "source"
     report["device"] = accelerator()
+    if trains:
+        from digitlab import precision_policy
+
+        report["precision"] = precision_policy.describe().line()
     report["cpu cores"] = os.cpu_count()
     report["mode"] = f"{mode()} (DIGITLAB_QUICK=1)" if is_quick() else mode()
     report["colab"] = in_colab()
@@ -247,7 +260,14 @@ def env_report(
     width = max(map(len, report))
     for key, value in report.items():
         print(f"{key:<{width}}  {value}")
-    return report
+    return EnvReport(report)
+
+
+class EnvReport(dict):
+    """The report ``env_report`` printed: a dict that a notebook does not show again as its cell's value."""
+
+    def _ipython_display_(self) -> None:
+        pass  # already printed once
 
 
 def no_gpu_notice(cpu_seconds: float | None = None) -> str:

@@ -13,7 +13,7 @@ list of what can be configured from outside:
 ``DIGITLAB_GRADE_LOG=path``     exercise checks are logged there as JSON lines: :func:`grade_log`
 ``DIGITLAB_NO_MIRRORS=1``       MNIST only from the package registry: :func:`no_mirrors`
 ``DIGITLAB_WORKERS=n``          how many zoo trainings ran side by side (recorded on cards): :func:`workers`
-``DIGITLAB_PRECISION``          ``float32`` or ``bfloat16`` for PyTorch training (``runtime.precision``)
+``DIGITLAB_PRECISION``          ``float32``, ``bfloat16`` or ``float16`` for PyTorch training (``precision_policy``)
 ``DIGITLAB_SOURCE``             where a Colab notebook installs digitlab from (``colab.py``)
 ==============================  ===================================================================
 
