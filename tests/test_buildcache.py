@@ -99,9 +99,15 @@ def test_real_chapters_import_what_they_use():
 
 def test_chapters_that_depend_on_augment(package):
     importers = {name for name, entry in real_keys(package).items() if "digitlab.augment" in entry["parts"]}
-    # chapter 4 through torch_recipes (chapter 7's recipe trains with augmentation); chapter 5 imports
-    # only torch_train, and depends on augment through the torch_cnn model it loads
-    assert importers == {"04-pytorch-cnn", "06-augmentation", "07-going-further"}
+    # chapters 4, 5 and 8 through torch_recipes (chapter 7's recipe trains with augmentation; 5 and 8
+    # read its validation split), chapter 6 through tta too
+    assert importers == {
+        "04-pytorch-cnn",
+        "05-evaluation",
+        "06-augmentation",
+        "07-going-further",
+        "08-your-handwriting",
+    }
     # plus the chapters that load a model trained with it (08 through chapter 7's ONNX export)
     assert changed_by(package, "augment.py", add_code) == AUGMENT_DEPENDENTS
 
@@ -123,8 +129,8 @@ def test_docstring_and_comment_edits_change_no_key(package):
         ("exercises/ch05.py", "05-evaluation"),
         (
             "compress.py",
-            "07-going-further,08-your-handwriting",
-        ),  # chapter 8's predict finds exports through it
+            "07-going-further,08-your-handwriting,results",
+        ),  # chapter 8's predict finds exports through it, and the results page's compare predicts with it
     ],
 )
 def test_code_edits_change_exactly_the_dependent_chapters(package, module, chapters):

@@ -51,7 +51,7 @@ ALLOWED = {'PATH', 'HOME', 'TMPDIR', 'LANG', 'LC_ALL', 'TZ', 'DIGITLAB_HOME', 'D
                       'PYTHONDONTWRITEBYTECODE', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS',
                       'TF_NUM_INTEROP_THREADS', 'TF_NUM_INTRAOP_THREADS', 'JPY_PARENT_PID', 'PYDEVD_USE_FRAME_EVAL',
                       'CLICOLOR', 'CLICOLOR_FORCE', 'FORCE_COLOR', 'PAGER', 'GIT_PAGER', 'TERM', 'JPY_SESSION_NAME',
-           'PYTHONPATH'}
+           'PYTHONPATH', 'TF_FORCE_GPU_ALLOW_GROWTH'}  # the last one: set by the kernel's own import digitlab
 if set(os.environ) - ALLOWED:
     problems.append(f'unexpected variables {sorted(set(os.environ) - ALLOWED)}')
 STRICT = os.environ.get('DIGITLAB_STRICT')

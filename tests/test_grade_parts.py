@@ -65,7 +65,17 @@ def test_imports_before_collects_the_notebooks_imports():
 # --- capture --------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "value",
-    [3, 2.5, True, "text", None, np.arange(6.0).reshape(2, 3), (np.array([1.0, 1.0]), -1.5), [1, 2, 3]],
+    [
+        3,
+        2.5,
+        True,
+        "text",
+        None,
+        np.arange(6.0).reshape(2, 3),
+        (np.array([1.0, 1.0]), -1.5),
+        [1, 2, 3],
+        {"plain": [0.98, 0.99], "real": False},  # a dict answer (Exercise 4.4) or argument (a history)
+    ],
 )
 def test_capture_round_trips_values(value):
     back = capture.decode(json.loads(json.dumps(capture.encode(value))))
@@ -92,6 +102,9 @@ def test_capture_never_unpickles():
     assert pickle  # the forged payload above is a pickle: np.load refuses it
     with pytest.raises(ValueError, match="unknown captured kind"):
         capture.decode({"kind": "pickle"})
+    assert isinstance(capture.decode(capture.encode({1: "a key that is not a string"})), capture.Opaque)
+    with pytest.raises(ValueError, match="string keys"):
+        capture.decode({"kind": "dict", "items": [[1, {"kind": "none"}]]})
 
 
 def test_read_outputs_takes_only_this_runs_capture():

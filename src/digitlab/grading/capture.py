@@ -65,6 +65,13 @@ def encode(value: Any, depth: int = 0) -> dict:
             "kind": "tuple" if isinstance(value, tuple) else "list",
             "items": [encode(v, depth + 1) for v in value],
         }
+    if (
+        isinstance(value, dict)
+        and depth < 3
+        and len(value) <= MAX_ITEMS
+        and all(isinstance(k, str) for k in value)
+    ):  # a history, a table of seed accuracies: string keys only
+        return {"kind": "dict", "items": [[k[:200], encode(v, depth + 1)] for k, v in value.items()]}
     if callable(value) and not hasattr(value, "layers"):  # a model is callable, but not a function
         return {"kind": "function", "name": str(getattr(value, "__name__", ""))[:200]}
     return {"kind": "opaque", "type": type(value).__name__[:200]}
@@ -92,6 +99,13 @@ def decode(data: Any, depth: int = 0) -> Any:
             raise ValueError("a captured sequence must hold a list of items")
         values = [decode(item, depth + 1) for item in items]
         return tuple(values) if kind == "tuple" else values
+    if kind == "dict":
+        items = data.get("items")
+        if not isinstance(items, list) or len(items) > MAX_ITEMS:
+            raise ValueError("a captured dict must hold a list of items")
+        if not all(isinstance(i, list) and len(i) == 2 and isinstance(i[0], str) for i in items):
+            raise ValueError("a captured dict's items must be [key, value] pairs with string keys")
+        return {key: decode(value, depth + 1) for key, value in items}
     if kind == "function":
         return Function(str(data.get("name", "")))
     if kind == "opaque":
