@@ -86,21 +86,25 @@ def _wait_for_workers(address: str, n: int, timeout: float, processes: list[subp
             time.sleep(0.1)
 
 
-def train_member(seed: int, *, lr: float = 0.1, epochs: int = 1, train: int = 0, batch: int = 128) -> dict:
+def train_member(
+    seed: int, *, data=None, lr: float = 0.1, epochs: int = 1, train: int = 0, batch: int = 128
+) -> dict:
     """Train chapter 9's network from ``seed`` with ``torch_train.fit`` on one thread; accuracies and test probabilities.
 
-    The same arguments give the same result in a Dask worker and in this process.
+    ``data`` is an .npz from ``torch_ddp.save_data`` (default: ``data.load_mnist``). The same arguments
+    give the same result in a Dask worker and in this process.
     """
     import torch
 
-    from digitlab import data, torch_ddp, runtime, torch_train
+    from digitlab import data as mnist_data
+    from digitlab import runtime, torch_ddp, torch_train
 
     check.int_at_least("seed", seed, 0)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         runtime.seed_everything(seed)
-        mnist = data.load_mnist(validation=torch_ddp.VALIDATION)
+        mnist = torch_ddp.load_data(data) if data else mnist_data.load_mnist(validation=torch_ddp.VALIDATION)
         if train:
             mnist.x_train, mnist.y_train = mnist.x_train[:train], mnist.y_train[:train]
         model = torch_ddp.small_net()

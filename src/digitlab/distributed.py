@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -113,10 +114,22 @@ def _env(processes: int) -> dict[str, str]:
     return env
 
 
-def start(nproc: int, args: list[str], *, nodes_here: int = 1, log: Path | None = None, **options):
-    """Start ``torchrun`` for one node without waiting (``subprocess.Popen``, output to ``log``); see ``command``."""
+def start(
+    nproc: int,
+    args: list[str],
+    *,
+    nodes_here: int = 1,
+    log: Path | None = None,
+    check_rendezvous=True,
+    **options,
+):
+    """Start ``torchrun`` for one node without waiting (``subprocess.Popen``, output to ``log``); see ``command``.
+
+    A node other than node 0 first checks that the rendezvous answers (``wait_for``), unless
+    ``check_rendezvous`` is False; torchrun then gives up after ``timeout`` seconds itself.
+    """
     check_processes(nproc, nodes_here)
-    if options.get("node_rank", 0) > 0:
+    if check_rendezvous and options.get("node_rank", 0) > 0:
         wait_for(options["endpoint"], options.get("timeout", 20.0))
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (closed with the process)
     try:
@@ -137,8 +150,7 @@ def finish(process: subprocess.Popen, log: Path, timeout: float) -> None:
     try:
         code = process.wait(timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
-        process.wait()
+        kill(process)
         code = "killed after the timeout"
     if code != 0:
         tail = "\n".join(Path(log).read_text(errors="replace").splitlines()[-15:])
@@ -154,6 +166,44 @@ def launch(
     log = out / f"torchrun-node{options.get('node_rank', 0)}.log"
     finish(start(nproc, ["--out", str(out), *args], log=log, **options), log, timeout)
     return json.loads((out / "result.json").read_text())
+
+
+def launch_nodes(nnodes: int, nproc: int, out, args: list[str] = (), *, timeout: float = 300.0) -> dict:
+    """Run ``nnodes`` "nodes" of ``nproc`` processes each on this machine, with a ``c10d`` rendezvous; rank 0's result.
+
+    Every node is the command a separate machine would run, only with 127.0.0.1 as node 0's address.
+    If any node fails, all are stopped.
+    """
+    check.positive_int("nnodes", nnodes)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    endpoint, nodes = f"{HOST}:{free_port()}", []
+    try:
+        for rank in range(nnodes):
+            log = out / f"torchrun-node{rank}.log"
+            options = {"nnodes": nnodes, "node_rank": rank, "endpoint": endpoint, "timeout": min(timeout, 60)}
+            node = start(
+                nproc,
+                ["--out", str(out), *args],
+                nodes_here=nnodes,
+                log=log,
+                check_rendezvous=False,
+                **options,
+            )
+            nodes.append((node, log))
+        for process, log in nodes:
+            finish(process, log, timeout)
+    finally:
+        for process, _ in nodes:
+            kill(process)
+    return json.loads((out / "result.json").read_text())
+
+
+def kill(process: subprocess.Popen) -> None:
+    """Kill a started node at once, as a failing machine would: its launcher, and with it its ranks."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def save_checkpoint(path, model, optimizer, scheduler, epoch: int, **extra) -> Path:

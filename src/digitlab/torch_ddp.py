@@ -23,12 +23,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
 from digitlab import _io, data, distributed, torch_train
+from digitlab import _validation as check
 from digitlab.torch_cnn import FastNet, as_images, as_labels
 
 VALIDATION = 1000  # training images held out to validate on
@@ -37,6 +39,20 @@ VALIDATION = 1000  # training images held out to validate on
 def small_net() -> FastNet:
     """The chapter's network: chapter 4b's ``FastNet``, narrow and without BatchNorm (no per-process statistics)."""
     return FastNet(batch_norm=False, widths=(8, 16), hidden=64)
+
+
+def save_data(path, mnist: data.MNIST, train: int = 0) -> Path:
+    """Write ``mnist`` (its first ``train`` training images, 0: all) to ``path``, an .npz that every process loads fast."""
+    n = train or len(mnist.y_train)
+    splits = {"x_train": mnist.x_train[:n], "y_train": mnist.y_train[:n]}
+    splits |= {k: getattr(mnist, k) for k in ("x_val", "y_val", "x_test", "y_test")}
+    return _io.atomic_write(path, lambda f: np.savez(f, **splits))
+
+
+def load_data(path) -> data.MNIST:
+    """The splits ``save_data`` wrote, as a ``data.MNIST``."""
+    with np.load(check.existing_file("data", path, ".npz file of MNIST splits")) as f:
+        return data.MNIST(*(f[k] for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")))
 
 
 def shard(n: int, world: int, rank: int, epoch: int, seed: int = 0) -> torch.Tensor:
@@ -99,6 +115,9 @@ def parse(argv=None) -> argparse.Namespace:
         "--global-batch", type=int, default=128, help="images per step, all processes together"
     )
     parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument(
+        "--data", type=Path, default=None, help="an .npz from save_data (default: load_mnist)"
+    )
     parser.add_argument("--train", type=int, default=0, help="training images to use (0: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -125,6 +144,8 @@ def main(argv=None) -> None:
     dist.init_process_group(backend)
     rank, world = dist.get_rank(), dist.get_world_size()
     device = torch.device(f"cuda:{int(os.environ['LOCAL_RANK'])}" if backend == "nccl" else "cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # one GPU per process
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     try:
         _train(args, rank, world, device)
@@ -133,7 +154,7 @@ def main(argv=None) -> None:
 
 
 def _train(args, rank: int, world: int, device: torch.device) -> None:
-    mnist = data.load_mnist(validation=VALIDATION)
+    mnist = load_data(args.data) if args.data else data.load_mnist(validation=VALIDATION)
     n = args.train or len(mnist.y_train)
     x, y = as_images(mnist.x_train[:n]).to(device), as_labels(mnist.y_train[:n]).to(device)
     torch.manual_seed(args.seed)  # the same first weights everywhere (DDP also copies rank 0's)
