@@ -187,7 +187,13 @@ def _train(args, rank: int, world: int, device: torch.device) -> None:
                 f"epoch {epoch + 1}/{args.epochs}: loss {loss:.4f} ({history['seconds'][-1]:.1f} s)",
                 flush=True,
             )
-    result = {"world": world, "steps_per_epoch": steps, "resumed_from": resumed, **history}
+    result = {
+        "world": world,
+        "threads": torch.get_num_threads(),
+        "steps_per_epoch": steps,
+        "resumed_from": resumed,
+    }
+    result |= history
     if rank == 0:
         result["val_accuracy"] = torch_train.evaluate(model, mnist.x_val, mnist.y_val)[1]
         result["test_accuracy"] = torch_train.evaluate(model, mnist.x_test, mnist.y_test)[1]
