@@ -25,13 +25,15 @@ def _dask(*args: str) -> list[str]:
     return [sys.executable, "-m", "dask", *args]
 
 
-def _stop(processes: list[subprocess.Popen]) -> None:
+def _stop(processes: list[subprocess.Popen], grace: float = 2.0) -> None:
+    """Ask every process to stop, then kill those still running after ``grace`` seconds (they hold no state)."""
     for process in reversed(processes):  # workers first, the scheduler last
         if process.poll() is None:
             process.terminate()
+    deadline = time.monotonic() + grace
     for process in processes:
         try:
-            process.wait(10)
+            process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
