@@ -52,7 +52,7 @@ ALL_REDUCE = textwrap.dedent(
 
 def torchrun(nproc: int, args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
     run = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *args]
-    env = distributed._env(nproc)
+    env = distributed._env()
     done = subprocess.run(run, capture_output=True, text=True, timeout=timeout, env=env)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return done
@@ -89,7 +89,7 @@ def test_a_killed_run_resumes_from_its_checkpoint_and_loses_nothing(tmp_path):
         [*run, *ddp_args(killed, epochs)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=distributed._env(2),
+        env=distributed._env(),
         start_new_session=True,
     )
     deadline = time.monotonic() + 120
