@@ -80,8 +80,9 @@ def _wait_for_workers(address: str, n: int, timeout: float, processes: list[subp
     with Client(address, timeout=timeout) as client:
         deadline = time.monotonic() + timeout
         while len(client.scheduler_info()["workers"]) < n:
-            dead = [p.args[3] for p in processes if p.poll() is not None]
-            if dead or time.monotonic() > deadline:
+            if any(p.poll() is not None for p in processes):
+                raise RuntimeError(f"a process of the local cluster at {address} exited while starting")
+            if time.monotonic() > deadline:
                 raise RuntimeError(
                     f"the local cluster at {address} did not get its {n} workers within {timeout:g} s"
                 )
