@@ -10,10 +10,6 @@ import pytest
 from digitlab import cluster, distributed
 
 
-def where(_):
-    return os.getpid()
-
-
 @pytest.mark.slow
 def test_the_cluster_runs_tasks_in_worker_processes_and_stops(tmp_path):
     from dask.distributed import Client
@@ -23,7 +19,7 @@ def test_the_cluster_runs_tasks_in_worker_processes_and_stops(tmp_path):
         assert host == "127.0.0.1"
         with Client(address) as client:
             assert len(client.scheduler_info()["workers"]) == 2
-            pids = set(client.gather(client.map(where, range(8), pure=False)))
+            pids = set(client.gather([client.submit(os.getpid, pure=False) for _ in range(8)]))
     assert os.getpid() not in pids and 1 <= len(pids) <= 2  # other processes than this one
     with pytest.raises(OSError):  # the scheduler is gone: nothing listens on its port any more
         socket.create_connection((host, int(port)), timeout=1).close()
