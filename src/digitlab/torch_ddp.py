@@ -1,8 +1,8 @@
 """The script ``torchrun`` runs in chapter 9: one network trained by several processes with ``DistributedDataParallel``.
 
 ``python -m torch.distributed.run --nproc-per-node=2 --standalone -m digitlab.torch_ddp --out DIR``
-(``distributed.launch`` builds that line). Each process joins the group (gloo on a CPU, nccl on
-GPUs), builds the same network from the same seed, and trains it with ``torch_train.train_epoch``,
+(``distributed.launch`` builds that line). Each process joins the group (gloo on a CPU; nccl, one GPU per
+process, with ``--backend nccl``), builds the same network from the same seed, and trains it with ``torch_train.train_epoch``,
 the book's one loop, on its share of each epoch (``DistributedSampler`` with ``set_epoch``) at a
 batch of ``global_batch / world`` per process. ``DistributedDataParallel`` averages the gradients
 in the backward pass. Rank 0 alone evaluates and writes: a checkpoint after every epoch (a restart
@@ -126,7 +126,9 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--probe-steps", type=int, default=10, help="steps timed with and without the all-reduce"
     )
-    parser.add_argument("--backend", default=None, help="gloo (CPU, the default) or nccl (GPUs)")
+    parser.add_argument(
+        "--backend", default=None, help="gloo (CPU, the default) or nccl (one GPU per process)"
+    )
     return parser.parse_args(argv)
 
 
@@ -140,7 +142,7 @@ def die_with_launcher() -> None:
 def main(argv=None) -> None:
     args = parse(argv)
     die_with_launcher()
-    backend = args.backend or ("nccl" if torch.cuda.is_available() else "gloo")
+    backend = args.backend or "gloo"  # nccl only when asked: two ranks cannot share one GPU
     dist.init_process_group(backend)
     rank, world = dist.get_rank(), dist.get_world_size()
     device = torch.device(f"cuda:{int(os.environ['LOCAL_RANK'])}" if backend == "nccl" else "cpu")
