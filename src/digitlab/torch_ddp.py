@@ -80,7 +80,7 @@ def train_shard(
         scheduler=scheduler,
         generator=order,
     )
-    total = torch.tensor([loss])
+    total = torch.tensor([loss], device=x.device)  # nccl reduces tensors on the GPU only
     if world > 1:
         dist.all_reduce(total)  # every shard has the same size: the mean of means is the mean
     return total.item() / world
