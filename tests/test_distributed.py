@@ -173,3 +173,16 @@ def test_each_epoch_splits_the_images_afresh():
     assert torch_ddp.shard(10, 2, 0, 1).tolist() != a0.tolist()  # set_epoch changed the split
     assert torch_ddp.shard(10, 2, 0, 0).tolist() == a0.tolist()  # and the same epoch gives the same one
     assert len(torch_ddp.shard(11, 2, 1, 0)) == 6  # padded: every process takes as many steps
+
+
+def test_a_run_past_its_timeout_is_killed_and_reported(tmp_path):
+    log = tmp_path / "sleep.log"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('started', flush=True); time.sleep(60)"],
+        stdout=log.open("w"),
+        start_new_session=True,
+    )
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"torchrun failed \(killed after the timeout\)"):
+        distributed.finish(process, log, timeout=1)
+    assert process.poll() is not None and time.monotonic() - start < 10

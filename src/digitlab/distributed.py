@@ -154,6 +154,9 @@ def finish(process: subprocess.Popen, log: Path, timeout: float) -> None:
     except subprocess.TimeoutExpired:
         kill(process)
         code = "killed after the timeout"
+    except BaseException:  # an interrupted cell stops its training too
+        kill(process)
+        raise
     if code != 0:
         tail = "\n".join(Path(log).read_text(errors="replace").splitlines()[-15:])
         raise RuntimeError(f"torchrun failed ({code}); the end of its output:\n{tail}")
