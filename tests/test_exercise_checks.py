@@ -30,6 +30,7 @@ from digitlab.exercises import (
     ch06,
     ch07,
     ch08,
+    ch09,
 )
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
@@ -473,6 +474,20 @@ def fit_box(kind="right"):
     return fn
 
 
+def shard_by(kind: str = "ring"):
+    """Chapter 9's split of n images between processes: DistributedSampler's, or a usual mistake."""
+
+    def shard(n, world, rank):
+        if kind == "unpadded":
+            return list(range(n))[rank::world]
+        per = -(-n // world)
+        if kind == "blocks":
+            return [min(i, n - 1) for i in range(rank * per, (rank + 1) * per)]
+        return (list(range(n)) * 2)[: per * world][rank::world]
+
+    return shard
+
+
 ROWS = [
     # chapter 0
     (ch00.sevens, lambda: int((mnist()[1][1] == 7).sum()), RIGHT),
@@ -739,6 +754,18 @@ ROWS = [
     (ch08.fit_box, lambda: fit_box("none"), "the longer side is 40 px, not 20"),
     (ch08.fit_box, lambda: fit_box("flat"), "should return a 2-D image"),
     (ch08.fit_box, lambda: fit_box("blank"), "the resized image lost its ink"),
+    (ch09.ring_bytes, lambda: lambda v, w, b: 2 * (w - 1) / w * v * b, RIGHT),
+    (ch09.ring_bytes, lambda: lambda v, w, b: (w - 1) / w * v * b, "that is half of it"),
+    (ch09.ring_bytes, lambda: lambda v, w, b: (w - 1) * v * b, "every process sending its whole gradient"),
+    (ch09.ring_bytes, lambda: lambda v, w, b: 2 * v * b, "must depend on the process count"),
+    (ch09.scaled_lr, lambda: lambda lr, b, nb: lr * nb / b, RIGHT),
+    (ch09.scaled_lr, lambda: lambda lr, b, nb: lr, "the rate stayed the same"),
+    (ch09.scaled_lr, lambda: lambda lr, b, nb: lr * (nb / b) ** 0.5, "square-root rule"),
+    (ch09.scaled_lr, lambda: lambda lr, b, nb: lr * b / nb, "upside down"),
+    (ch09.shard, lambda: shard_by(), RIGHT),
+    (ch09.shard, lambda: shard_by("unpadded"), "unequal shares mean unequal step counts"),
+    (ch09.shard, lambda: shard_by("blocks"), "those are contiguous blocks"),
+    (ch09.shard, lambda: lambda n, w, r: 3, "should return a list of image indices"),
 ]
 
 
@@ -755,7 +782,7 @@ def test_the_check_says_what_the_student_should_read(exercise, make, fragment):
 
 
 def all_exercises() -> list[Exercise]:
-    modules = [ch00, ch01, ch02, ch03, ch04, ch04b, ch05, ch06, ch07, ch08]
+    modules = [ch00, ch01, ch02, ch03, ch04, ch04b, ch05, ch06, ch07, ch08, ch09]
     return [value for module in modules for value in vars(module).values() if isinstance(value, Exercise)]
 
 

@@ -22,7 +22,7 @@ WANTED = [
     "pip", "wheel", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib",
     "seaborn", "pillow", "tqdm", "tensorflow", "keras", "protobuf", "ipywidgets",
     "widgetsnbextension", "jupyterlab_widgets", "ipython", "ipykernel", "jupyter_client",
-    "nbformat", "nbclient", "PyYAML", "pytest",
+    "nbformat", "nbclient", "PyYAML", "pytest", "dask", "distributed",
 ]  # fmt: skip
 # Colab's torch 2.11 is a CUDA build; 2.13.0 is the CPU wheel this machine's registry offers.
 TORCH = "torch==2.13.0"

@@ -33,6 +33,7 @@ TRAINS = {
     "06-augmentation",
     "07-going-further",
     "08-your-handwriting",
+    "09-more-than-one-machine",
     "results",
 }
 QUICK_REPORT = "quick (DIGITLAB_QUICK=1)"  # what env_report prints in a quick-mode build

@@ -53,6 +53,9 @@ LEVELS = {
     "ch08.center_of_mass": "core",
     "ch08.is_light": "warm-up",
     "ch08.fit_box": "core",
+    "ch09.ring_bytes": "core",
+    "ch09.scaled_lr": "warm-up",
+    "ch09.shard": "core",
 }
 LEVEL_POINTS = {"warm-up": 1.0, "core": 2.0, "stretch": 3.0}
 FORMATS = ("canvas", "moodle")
