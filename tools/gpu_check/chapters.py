@@ -62,6 +62,7 @@ def _result(name: str, process: subprocess.Popen, start: float, out: Path, timeo
 
 
 def run(out: Path, budget: float) -> dict:
+    out = Path(out).resolve()  # each script runs with the folder as its cwd: a relative path would double
     out.mkdir(parents=True, exist_ok=True)
     deadline = time.perf_counter() + budget
     results: dict[str, dict] = {}
