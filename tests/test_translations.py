@@ -17,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+import markdown_i18n  # noqa: E402
 import translations  # noqa: E402
 
 TOOL = [sys.executable, str(ROOT / "tools" / "translations.py")]
@@ -221,7 +222,7 @@ def test_markdown_is_translated_block_by_block():
         "## A title\n\nOne paragraph\non two lines.\n\n- First item\n- Second item,\n  long\n\n"
         "> A quote.\n\n```python\nA title\n```\n\nNo translation here."
     )
-    assert translations.translate_markdown(text, messages) == (
+    assert markdown_i18n.translate_markdown(text, messages) == (
         "## 标题\n\n一段话。\n\n- 第一项\n- 第二项\n\n> 引文。\n\n```python\nA title\n```\n\n"
         "No translation here."
     )
@@ -236,6 +237,6 @@ def test_directive_text_and_a_list_after_a_paragraph_are_translated():
         "Open it in Colab.": "在 Colab 中打开。",
     }
     text = "Goals:\n- one\n- two\n\n```{note}\n:class: tip\nOpen it in Colab.\n```\n\n```python\nNote\n```"
-    assert translations.translate_markdown(text, messages) == (
+    assert markdown_i18n.translate_markdown(text, messages) == (
         "目标：\n- 一\n- 二\n\n```{note}\n:class: tip\n在 Colab 中打开。\n```\n\n```python\nNote\n```"
     )
