@@ -110,7 +110,7 @@ def test_the_light_probe_agrees_with_torch(monkeypatch, name):
     expected = precision_policy.choose()
     if name is not None:
         cap = "{}.{}".format(*GPUS[name])
-        out = types.SimpleNamespace(stdout=f"{name}, {cap}\n")
+        out = types.SimpleNamespace(stdout=f"{name}, {cap}\n", returncode=0)
         monkeypatch.setattr(precision_policy.subprocess, "run", lambda *a, **k: out)
     else:
         monkeypatch.setattr(precision_policy, "_nvidia_smi", lambda: None)

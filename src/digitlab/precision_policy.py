@@ -104,19 +104,28 @@ def choose(device_type: str | None = None) -> Choice:
     return _decide("cpu", runtime.cpu_name(), None, fast)
 
 
-def _nvidia_smi() -> tuple[str, tuple[int, int]] | None:
-    """The first GPU's name and compute capability from ``nvidia-smi``, or None."""
+def nvidia_smi(fields: str) -> str | None:
+    """The first GPU's line of ``nvidia-smi --query-gpu=FIELDS`` (CSV, no header), or None without one."""
     try:
         out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,compute_cap", "--format=csv,noheader"],
+            ["nvidia-smi", f"--query-gpu={fields}", "--format=csv,noheader"],
             capture_output=True,
             text=True,
-            timeout=5,
+            timeout=10,
         )
-        name, cap = out.stdout.strip().splitlines()[0].rsplit(",", 1)
+        return out.stdout.strip().splitlines()[0] if out.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, IndexError):
+        return None
+
+
+def _nvidia_smi() -> tuple[str, tuple[int, int]] | None:
+    """The first GPU's name and compute capability from ``nvidia-smi``, or None."""
+    line = nvidia_smi("name,compute_cap")
+    try:
+        name, cap = line.rsplit(",", 1)
         major, minor = cap.strip().split(".")
         return name.strip(), (int(major), int(minor))
-    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+    except (AttributeError, ValueError):
         return None
 
 

@@ -6,7 +6,6 @@ does): a T4 must get float16, never the emulated bfloat16 that ``is_bf16_support
 
 from __future__ import annotations
 
-import subprocess
 import types
 from importlib import metadata
 from unittest import mock
@@ -28,16 +27,7 @@ def _version(package: str) -> str | None:
 
 
 def _driver() -> str | None:
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return out.stdout.strip().splitlines()[0] if out.returncode == 0 else None
-    except (OSError, subprocess.TimeoutExpired, IndexError):
-        return None
+    return precision_policy.nvidia_smi("driver_version")
 
 
 def simulate(name: str, capability: tuple[int, int]) -> precision_policy.Choice:
